@@ -1,0 +1,65 @@
+namespace EnvFabric.Functions.Configuration;
+
+/// <summary>
+/// host.json in Azure Functions' schema. The host reads it into configuration under
+/// <c>AzureFunctionsJobHost</c>, as the Functions host does, so <c>AzureFunctionsJobHost__extensions__...</c>
+/// environment variables override single values.
+/// </summary>
+public sealed class HostJsonOptions
+{
+    public const string SectionName = "AzureFunctionsJobHost";
+
+    public string Version { get; set; } = "2.0";
+
+    public TimeSpan FunctionTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    public ExtensionsOptions Extensions { get; set; } = new();
+
+    public sealed class ExtensionsOptions
+    {
+        public HttpOptions Http { get; set; } = new();
+
+        public DurableTaskHostOptions DurableTask { get; set; } = new();
+    }
+
+    public sealed class HttpOptions
+    {
+        /// <summary>Functions defaults to "api"; the seeds' routes carry their own prefixes, so "" here.</summary>
+        public string RoutePrefix { get; set; } = "";
+
+        public int MaxConcurrentRequests { get; set; } = 200;
+
+        public RateLimitOptions RateLimit { get; set; } = new();
+    }
+
+    public sealed class RateLimitOptions
+    {
+        /// <summary>Requests a key may make per minute (seed 002: 100); 0 turns limiting off.</summary>
+        public int RequestsPerMinute { get; set; } = 100;
+    }
+
+    public sealed class DurableTaskHostOptions
+    {
+        public string HubName { get; set; } = "EnvFabric";
+
+        public int MaxConcurrentActivityFunctions { get; set; } = 10;
+
+        public int MaxConcurrentOrchestratorFunctions { get; set; } = 100;
+
+        public bool ExtendedSessionsEnabled { get; set; }
+
+        public StorageProviderOptions StorageProvider { get; set; } = new();
+    }
+
+    public sealed class StorageProviderOptions
+    {
+        public int PartitionCount { get; set; } = 4;
+
+        /// <summary>Durable Functions defaults to 30 s; 1 s keeps local latency low.</summary>
+        public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+        public int ControlQueueBatchSize { get; set; } = 32;
+
+        public TimeSpan PartitionLeaseInterval { get; set; } = TimeSpan.FromSeconds(30);
+    }
+}

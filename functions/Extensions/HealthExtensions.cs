@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EnvFabric.Core.Configuration;
+using EnvFabric.Core.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace EnvFabric.Functions.Extensions;
+
+/// <summary>
+/// <c>GET /api/health</c>: each component's state; 200 when all are up, 503 naming what is down. Components
+/// register as ASP.NET Core health checks, so the runner, the durable hub and others add their own.
+/// </summary>
+public static class HealthExtensions
+{
+    public static IHealthChecksBuilder AddFunctionsHealth(this IServiceCollection services) =>
+        services.AddHealthChecks()
+            .AddCheck<TableStorageHealthCheck>("tables", tags: ["storage"])
+            .AddCheck<QueueStorageHealthCheck>("queues", tags: ["storage"])
+            .AddCheck<BlobStorageHealthCheck>("blobs", tags: ["storage"])
+            .AddCheck<ShareHealthCheck>("share");
+
+    public static IEndpointRouteBuilder MapHealthFunctions(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/health", GetHealth)
+            .WithName("Health")
+            .WithTags("System")
+            .AllowAnonymous()
+            .WithSummary("Each component's state; 503 names what is down.");
+        return app;
+    }
+
+    public static async Task<IResult> GetHealth(HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(cancellationToken);
+        var components = report.Entries.Select(e => new HealthComponent(
+            e.Key,
+            e.Value.Status == HealthStatus.Healthy ? "ok" : e.Value.Status == HealthStatus.Degraded ? "degraded" : "down",
+            e.Value.Description ?? e.Value.Exception?.Message,
+            Math.Round(e.Value.Duration.TotalMilliseconds, 1),
+            e.Value.Data.Count == 0 ? null : e.Value.Data.ToDictionary(d => d.Key, d => d.Value))).ToList();
+        var down = components.Where(c => c.Status == "down").Select(c => c.Name).ToList();
+        var body = new HealthBody(down.Count == 0 ? "healthy" : "unhealthy", components, down.Count == 0 ? null : down);
+        return TypedResults.Json(body, statusCode: down.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    public sealed record HealthBody(string Status, IReadOnlyList<HealthComponent> Components, IReadOnlyList<string>? Down);
+
+    public sealed record HealthComponent(string Name, string Status, string? Description, double DurationMs, IReadOnlyDictionary<string, object>? Data);
+}
+
+internal sealed class TableStorageHealthCheck(StorageAccount storage) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await foreach (var _ in storage.Tables.QueryAsync(maxPerPage: 1, cancellationToken: cancellationToken).AsPages(pageSizeHint: 1))
+            {
+                break;
+            }
+
+            return HealthCheckResult.Healthy(storage.Description);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException or TaskCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("Table service unreachable: " + ex.Message);
+        }
+    }
+}
+
+internal sealed class QueueStorageHealthCheck(StorageAccount storage) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await storage.Queues.GetPropertiesAsync(cancellationToken);
+            return HealthCheckResult.Healthy(storage.Description);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException or TaskCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("Queue service unreachable: " + ex.Message);
+        }
+    }
+}
+
+internal sealed class BlobStorageHealthCheck(StorageAccount storage) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await storage.Blobs.GetPropertiesAsync(cancellationToken);
+            return HealthCheckResult.Healthy(storage.Description);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException or TaskCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("Blob service unreachable: " + ex.Message);
+        }
+    }
+}
+
+/// <summary>The share is up when DATA_ROOT exists and a file can be written and removed there.</summary>
+internal sealed class ShareHealthCheck(DataPaths paths) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var probe = Path.Combine(paths.DataRoot, $".health-{Environment.ProcessId}-{Stopwatch.GetTimestamp()}");
+        try
+        {
+            Directory.CreateDirectory(paths.DataRoot);
+            await File.WriteAllTextAsync(probe, JsonSerializer.Serialize(DateTimeOffset.UtcNow), cancellationToken);
+            File.Delete(probe);
+            return HealthCheckResult.Healthy(paths.DataRoot);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return HealthCheckResult.Unhealthy($"Share at {paths.DataRoot} is not writable: {ex.Message}");
+        }
+    }
+}

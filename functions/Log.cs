@@ -1,0 +1,14 @@
+namespace EnvFabric.Functions;
+
+/// <summary>The host's log messages. EventIds: 1000-1099 host, 1100-1199 auth, 1200-1299 health.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
+    public static partial void UnhandledException(this ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Host listening; data root {DataRoot}; storage {Storage}")]
+    public static partial void HostStarted(this ILogger logger, string dataRoot, string storage);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Health check {Component} failed: {Reason}")]
+    public static partial void HealthCheckFailed(this ILogger logger, string component, string reason);
+}

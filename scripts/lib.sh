@@ -1,0 +1,57 @@
+# Shared helpers for ./run, ./test and bench/run. Sourced, not executed.
+
+# Installs the pinned Azurite from infra/package-lock.json when missing or out of date.
+ensure_azurite_installed() {
+  local infra="$root/infra"
+  if [ ! -x "$infra/node_modules/.bin/azurite" ] || [ "$infra/package-lock.json" -nt "$infra/node_modules/.package-lock.json" ]; then
+    echo "Installing Azurite (npm ci in infra/)..."
+    (cd "$infra" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# The tests build wheels and venvs with a real python3 that has venv and pip.
+ensure_test_python() {
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    echo "python3 with venv and ensurepip is required (apt-get install python3-venv)" >&2
+    exit 1
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_port PORT SECONDS
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + $2))
+  while [ $SECONDS -lt $deadline ]; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# Kills a process and all its descendants (TERM, then KILL after a grace period).
+kill_tree() {
+  local pid=$1 children
+  children=$(pgrep -P "$pid" 2>/dev/null || true)
+  for c in $children; do kill_tree "$c"; done
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.3; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Prints one closing line over every test assembly: "N passed, N failed, N skipped".
+summarize_trx() {
+  python3 - "$1" <<'PY'
+import sys, glob, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for f in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(f).getroot().find("t:ResultSummary/t:Counters", ns)
+    if c is None: continue
+    passed += int(c.get("passed", 0)); failed += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0))
+    skipped += int(c.get("notExecuted", 0))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+}
