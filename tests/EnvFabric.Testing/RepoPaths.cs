@@ -13,6 +13,15 @@ public static class RepoPaths
             }
         }
 
+        // Built with --artifacts-path elsewhere: fall back to where this project was compiled from.
+        var compiled = typeof(RepoPaths).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "RepoRoot")?.Value;
+        if (compiled is not null && File.Exists(Path.Combine(compiled, "EnvFabric.slnx")))
+        {
+            return Path.GetFullPath(compiled);
+        }
+
         throw new InvalidOperationException("EnvFabric.slnx not found above " + AppContext.BaseDirectory);
     });
 
