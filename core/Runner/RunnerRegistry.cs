@@ -1,0 +1,130 @@
+using Azure.Data.Tables;
+using EnvFabric.Core.Storage;
+
+namespace EnvFabric.Core.Runner;
+
+/// <summary>A tool the runner found at start.</summary>
+public sealed record RunnerTool(string Name, string Path, string? Version);
+
+/// <summary>A Python interpreter the runner can build venvs from.</summary>
+public sealed record PythonInterpreter(string Version, string Path, string Source);
+
+/// <summary>What a runner can do, published in the Runners table.</summary>
+public sealed record RunnerCapabilities
+{
+    /// <summary>uv, micromamba, mamba, conda when found.</summary>
+    public IReadOnlyList<RunnerTool> Tools { get; init; } = [];
+
+    /// <summary>Interpreters on PATH and under pyenv.</summary>
+    public IReadOnlyList<PythonInterpreter> Pythons { get; init; } = [];
+
+    /// <summary>The backends this runner can serve.</summary>
+    public IReadOnlyList<EnvironmentBackend> Backends { get; init; } = [];
+
+    /// <summary>Python versions each backend offers (key: <c>uv</c>, <c>conda</c>, <c>venv</c>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> PythonVersions { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>The conda-family tool used (micromamba first, then mamba, then conda), or null.</summary>
+    public string? CondaTool { get; init; }
+
+    /// <summary>Configuration problems worth showing in /api/health (e.g. uv cache on another file system).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
+
+/// <summary>A runner as seen in the Runners table.</summary>
+public sealed record RunnerInfo
+{
+    /// <summary>Unique per runner process.</summary>
+    public required string RunnerId { get; init; }
+
+    /// <summary>Machine name.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>When the runner started.</summary>
+    public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>Its last heartbeat.</summary>
+    public DateTimeOffset LastHeartbeat { get; init; }
+
+    /// <summary>Jobs running at the last heartbeat.</summary>
+    public int ActiveJobs { get; init; }
+
+    /// <summary>MAX_CONCURRENT_TASKS of that runner.</summary>
+    public int MaxConcurrent { get; init; }
+
+    /// <summary>Set when the runner shut down cleanly.</summary>
+    public bool Stopped { get; init; }
+
+    /// <summary>What it can do.</summary>
+    public RunnerCapabilities Capabilities { get; init; } = new();
+
+    /// <summary>Alive: not stopped and heartbeat within <paramref name="staleAfter"/>.</summary>
+    public bool IsAlive(DateTimeOffset now, TimeSpan staleAfter) => !Stopped && LastHeartbeat >= now - staleAfter;
+}
+
+/// <summary>Reads and writes the Runners table.</summary>
+public interface IRunnerRegistry
+{
+    /// <summary>Every runner row (alive or not).</summary>
+    Task<IReadOnlyList<RunnerInfo>> GetRunnersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Runner side: writes (upserts) the runner's row.</summary>
+    Task PublishAsync(RunnerInfo runner, CancellationToken cancellationToken = default);
+}
+
+/// <summary><see cref="IRunnerRegistry"/> on <see cref="RunnerStorage.RunnersTable"/>; partition <c>runner</c>, row = runner id.</summary>
+public sealed class TableRunnerRegistry : IRunnerRegistry
+{
+    private const string Partition = "runner";
+    private readonly TableClient _table;
+    private readonly Lazy<Task> _created;
+
+    /// <summary>Binds to the Runners table.</summary>
+    public TableRunnerRegistry(StorageAccount storage, StorageNames names)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        _table = storage.Tables.GetTableClient(RunnerStorage.RunnersTable(names));
+        _created = new Lazy<Task>(() => _table.CreateIfNotExistsAsync());
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RunnerInfo>> GetRunnersAsync(CancellationToken cancellationToken = default)
+    {
+        await _created.Value.WaitAsync(cancellationToken);
+        var runners = new List<RunnerInfo>();
+        await foreach (var e in _table.QueryAsync<TableEntity>(x => x.PartitionKey == Partition, cancellationToken: cancellationToken))
+        {
+            runners.Add(new RunnerInfo
+            {
+                RunnerId = e.RowKey,
+                Host = e.GetString("Host"),
+                StartedAt = e.GetDateTimeOffset("StartedAt") ?? default,
+                LastHeartbeat = e.GetDateTimeOffset("LastHeartbeat") ?? default,
+                ActiveJobs = e.GetInt32("ActiveJobs") ?? 0,
+                MaxConcurrent = e.GetInt32("MaxConcurrent") ?? 0,
+                Stopped = e.GetBoolean("Stopped") ?? false,
+                Capabilities = e.GetString("Capabilities") is { Length: > 0 } json ? RunnerJson.Deserialize<RunnerCapabilities>(json) ?? new() : new(),
+            });
+        }
+
+        return runners;
+    }
+
+    /// <inheritdoc />
+    public async Task PublishAsync(RunnerInfo runner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        await _created.Value.WaitAsync(cancellationToken);
+        var entity = new TableEntity(Partition, runner.RunnerId)
+        {
+            ["Host"] = runner.Host,
+            ["StartedAt"] = runner.StartedAt,
+            ["LastHeartbeat"] = runner.LastHeartbeat,
+            ["ActiveJobs"] = runner.ActiveJobs,
+            ["MaxConcurrent"] = runner.MaxConcurrent,
+            ["Stopped"] = runner.Stopped,
+            ["Capabilities"] = RunnerJson.Serialize(runner.Capabilities),
+        };
+        await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+    }
+}
