@@ -1,0 +1,125 @@
+using EnvFabric.Durable.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace EnvFabric.Durable;
+
+/// <summary>Registers orchestrators and activities by name. Every call adds to the same registry.</summary>
+public interface IDurableTaskBuilder
+{
+    /// <summary>The service collection registrations go to.</summary>
+    IServiceCollection Services { get; }
+
+    /// <summary>Registers an orchestrator under <paramref name="name"/>, by default its class name.</summary>
+    IDurableTaskBuilder AddOrchestrator<TOrchestrator>(string? name = null) where TOrchestrator : class, ITaskOrchestrator;
+
+    /// <summary>Registers an activity under <paramref name="name"/>, by default its class name.</summary>
+    IDurableTaskBuilder AddActivity<TActivity>(string? name = null) where TActivity : class, ITaskActivity;
+}
+
+/// <summary>DI registration of the durable runtime.</summary>
+public static class DurableTaskServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the client and the worker (a hosted service that runs orchestrations and activities).
+    /// <paramref name="configure"/> sets options (the storage clients at least; they may also be set with
+    /// <c>services.AddOptions&lt;DurableTaskOptions&gt;().Configure&lt;TDep&gt;(...)</c>); <paramref name="registry"/>
+    /// registers orchestrators and activities. Other components add their own through
+    /// <see cref="AddDurableTaskRegistrations"/>.
+    /// </summary>
+    public static IDurableTaskBuilder AddDurableTask(this IServiceCollection services, Action<DurableTaskOptions>? configure = null, Action<IDurableTaskBuilder>? registry = null)
+    {
+        var builder = services.AddDurableTaskClient(configure);
+        services.TryAddSingleton<TaskRegistry>();
+        //WORKER services.TryAddSingleton<DurableTaskWorker>();
+        if (!services.Any(d => d.ServiceType == typeof(WorkerRegistered)))
+        {
+            services.AddSingleton<WorkerRegistered>();
+            //WORKER services.AddHostedService(sp => sp.GetRequiredService<DurableTaskWorker>());
+        }
+
+        registry?.Invoke(builder);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers only the client: for a process that starts instances or raises events but runs no worker.
+    /// </summary>
+    public static IDurableTaskBuilder AddDurableTaskClient(this IServiceCollection services, Action<DurableTaskOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<DurableTaskOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.Validate(o => o.Validate() is null, "Durable task options are invalid (hub name, partitions 1-16, storage clients)");
+        services.TryAddSingleton<QueueSignals>();
+        services.TryAddSingleton(sp => new TaskHubStorage(sp.GetRequiredService<IOptions<DurableTaskOptions>>().Value, sp.GetRequiredService<QueueSignals>()));
+        services.TryAddSingleton<DurableTaskClient>(sp => new AzureStorageDurableTaskClient(sp.GetRequiredService<TaskHubStorage>()));
+        return new DurableTaskBuilder(services);
+    }
+
+    /// <summary>A builder that adds orchestrators and activities to the registry, wherever it is called from.</summary>
+    public static IDurableTaskBuilder AddDurableTaskRegistrations(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return new DurableTaskBuilder(services);
+    }
+
+    /// <summary>Marks the worker as registered, so a second <c>AddDurableTask</c> call adds registrations only.</summary>
+    private sealed class WorkerRegistered;
+
+    private sealed class DurableTaskBuilder(IServiceCollection services) : IDurableTaskBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+
+        public IDurableTaskBuilder AddOrchestrator<TOrchestrator>(string? name = null) where TOrchestrator : class, ITaskOrchestrator
+        {
+            Services.AddSingleton(new TaskRegistration(TaskKind.Orchestrator, name ?? typeof(TOrchestrator).Name, typeof(TOrchestrator)));
+            return this;
+        }
+
+        public IDurableTaskBuilder AddActivity<TActivity>(string? name = null) where TActivity : class, ITaskActivity
+        {
+            Services.AddSingleton(new TaskRegistration(TaskKind.Activity, name ?? typeof(TActivity).Name, typeof(TActivity)));
+            return this;
+        }
+    }
+}
+
+internal enum TaskKind
+{
+    Orchestrator,
+    Activity,
+}
+
+/// <summary>One orchestrator or activity registration; several may come from different components.</summary>
+internal sealed record TaskRegistration(TaskKind Kind, string Name, Type Type);
+
+/// <summary>Names to types, built from every <see cref="TaskRegistration"/>.</summary>
+internal sealed class TaskRegistry
+{
+    private readonly Dictionary<string, Type> _orchestrators = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Type> _activities = new(StringComparer.OrdinalIgnoreCase);
+
+    public TaskRegistry(IEnumerable<TaskRegistration> registrations)
+    {
+        foreach (var registration in registrations)
+        {
+            var map = registration.Kind == TaskKind.Orchestrator ? _orchestrators : _activities;
+            if (map.TryGetValue(registration.Name, out var existing) && existing != registration.Type)
+            {
+                throw new InvalidOperationException($"The {registration.Kind} name '{registration.Name}' is registered for both {existing.FullName} and {registration.Type.FullName}.");
+            }
+
+            map[registration.Name] = registration.Type;
+        }
+    }
+
+    public Type? FindOrchestrator(string name) => _orchestrators.GetValueOrDefault(name);
+
+    public Type? FindActivity(string name) => _activities.GetValueOrDefault(name);
+}
