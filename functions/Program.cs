@@ -1,13 +1,26 @@
+using EnvFabric.Functions;
 using EnvFabric.Functions.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddFunctionsHost();
+builder.AddFunctionKeys();
+builder.AddFunctionsHttpLimits();
+builder.AddFunctionsCompression();
+builder.AddFunctionsOpenApi();
 
 var app = builder.Build();
+app.UseFunctionsCompression();
 app.UseFunctionsHost();
+app.UseAuthentication();
+app.UseFunctionsHttpLimits();
+app.UseAuthorization();
+app.UseFunctionKeys();
 
 var root = app.MapFunctionsRoot();
 root.MapHealthFunctions();
+root.MapAuthFunctions();
+root.MapKeysFunctions();
+app.MapOpenApiFunctions();
 
 app.Run();
 

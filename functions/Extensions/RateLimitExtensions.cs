@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using EnvFabric.Functions.Auth;
+using EnvFabric.Functions.Configuration;
+using EnvFabric.Functions.Http;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace EnvFabric.Functions.Extensions;
+
+/// <summary>
+/// host.json's request limits: <c>extensions.http.rateLimit.requestsPerMinute</c> per key (seed 002: 100;
+/// 0 = off), <c>extensions.http.maxConcurrentRequests</c> over the whole host (more wait in a queue), and
+/// <c>functionTimeout</c> per request. Health is exempt from the limits. Long-polls and streams that
+/// legitimately outlive functionTimeout opt out with <c>.DisableRequestTimeout()</c> or set their own
+/// <c>.WithRequestTimeout(...)</c>.
+/// </summary>
+public static class RateLimitExtensions
+{
+    /// <summary>Requests beyond maxConcurrentRequests wait in a queue this many times as long; past it, 429.</summary>
+    public const int QueueFactor = 4;
+
+    public static WebApplicationBuilder AddFunctionsHttpLimits(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<IOptions<HostJsonOptions>>((o, host) =>
+        {
+            var http = host.Value.Extensions.Http;
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.GlobalLimiter = PartitionedRateLimiter.CreateChained(PerKey(http.RateLimit.RequestsPerMinute), Concurrency(http.MaxConcurrentRequests));
+            o.OnRejected = OnRejectedAsync;
+        });
+
+        builder.Services.AddRequestTimeouts(_ => { });
+        builder.Services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<HostJsonOptions>>((o, host) =>
+            o.DefaultPolicy = new RequestTimeoutPolicy
+            {
+                Timeout = host.Value.FunctionTimeout,
+                TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
+                WriteTimeoutResponse = context => ErrorBodies.ForPath(
+                    context.Request.Path,
+                    StatusCodes.Status504GatewayTimeout,
+                    "Request timed out",
+                    $"The request ran longer than functionTimeout ({host.Value.FunctionTimeout:c})").ExecuteAsync(context),
+            });
+        return builder;
+    }
+
+    /// <summary>After authentication (the partition is the key's name) and before authorization.</summary>
+    public static WebApplication UseFunctionsHttpLimits(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseRateLimiter();
+        app.UseRequestTimeouts();
+        return app;
+    }
+
+    /// <summary>The limiter's partition for a request: the key's name, else the caller's address.</summary>
+    public static string PartitionOf(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return NamespaceAccess.KeyNameOf(context.User) is { } key
+            ? "key:" + key
+            : "anonymous:" + (context.Connection.RemoteIpAddress?.ToString() ?? "local");
+    }
+
+    private static PartitionedRateLimiter<HttpContext> PerKey(int perMinute) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            perMinute == 0 || IsExempt(context)
+                ? RateLimitPartition.GetNoLimiter("")
+                : RateLimitPartition.GetFixedWindowLimiter(PartitionOf(context), _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = perMinute,
+                    Window = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }));
+
+    private static PartitionedRateLimiter<HttpContext> Concurrency(int maxConcurrent) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            IsExempt(context)
+                ? RateLimitPartition.GetNoLimiter("")
+                : RateLimitPartition.GetConcurrencyLimiter("host", _ => new ConcurrencyLimiterOptions
+                {
+                    PermitLimit = maxConcurrent,
+                    QueueLimit = maxConcurrent * QueueFactor,
+                    QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                }));
+
+    // Health must answer even when the host is saturated: that is when it is needed.
+    private static bool IsExempt(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "Health";
+
+    private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    {
+        var context = rejected.HttpContext;
+        var perKey = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter);
+        var seconds = perKey ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var partition = PartitionOf(context);
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RateLimitExtensions))
+            .RequestRejectedByLimiter(context.Request.Method, context.Request.Path, perKey ? partition : "maxConcurrentRequests");
+        var detail = perKey
+            ? $"Rate limit exceeded for {partition}; retry after {seconds} s"
+            : "The host is at extensions.http.maxConcurrentRequests; retry shortly";
+        await ErrorBodies.ForPath(context.Request.Path, StatusCodes.Status429TooManyRequests, "Too many requests", detail).ExecuteAsync(context);
+    }
+}
