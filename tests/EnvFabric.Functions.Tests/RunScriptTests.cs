@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Xml.Linq;
+using EnvFabric.Core.Configuration;
+using EnvFabric.Testing;
+
+namespace EnvFabric.Functions.Tests;
+
+/// <summary>The repository's own scripts, settings sample, README and Azure template.</summary>
+public sealed class RunScriptTests
+{
+    private static readonly string[] HostSettings = ["AzureWebJobsStorage", "FUNCTIONS_MASTER_KEY"];
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("test")]
+    [InlineData("scripts/lib.sh")]
+    [InlineData(".ci/run")]
+    public async Task Script_BashSyntax_IsValid(string script)
+    {
+        var (exitCode, output) = await RunAsync("bash", "-n", Path.Combine(RepoPaths.Root, script));
+
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Fact]
+    public void LocalSettingsSample_ListsEverySettingWithTheLocalDefaults()
+    {
+        using var sample = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.sample.json")));
+        var values = sample.RootElement.GetProperty("Values");
+
+        foreach (var setting in SettingsBinding.Keys.Keys.Concat(HostSettings))
+        {
+            Assert.True(values.TryGetProperty(setting, out _), $"local.settings.sample.json lacks {setting}");
+        }
+
+        Assert.Equal("UseDevelopmentStorage=true", values.GetProperty("AzureWebJobsStorage").GetString());
+        Assert.Equal("", values.GetProperty("FUNCTIONS_MASTER_KEY").GetString());
+        Assert.Equal(7071, sample.RootElement.GetProperty("Host").GetProperty("LocalHttpPort").GetInt32());
+    }
+
+    [Fact]
+    public void Readme_DocumentsEverySettingAndHostJsonKey()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+        using var sample = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.sample.json")));
+
+        var settings = sample.RootElement.GetProperty("Values").EnumerateObject().Select(p => p.Name)
+            .Concat(["PORT", "Host.LocalHttpPort", "AzureWebJobsStorage__accountName"])
+            .Where(name => !readme.Contains("`" + name + "`", StringComparison.Ordinal));
+        var hostJson = new[] { "functionTimeout", "http.routePrefix", "http.maxConcurrentRequests", "rateLimit.requestsPerMinute", "storageProvider.partitionCount", "durableTask.hubName" }
+            .Where(key => !readme.Contains(key + "`", StringComparison.Ordinal));
+        var missing = settings.Concat(hostJson).ToList();
+
+        Assert.True(missing.Count == 0, "README.md does not document: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public async Task Bicep_MainTemplate_CompilesWithIdentityStorageNfsShareAndBothApps()
+    {
+        var bicep = BicepPath();
+        using var output = new TempDirectory("envfabric-arm");
+        var armFile = Path.Combine(output.Path, "main.json");
+
+        var (exitCode, log) = await RunAsync(bicep, "build", Path.Combine(RepoPaths.Root, "infra", "main.bicep"), "--outfile", armFile);
+
+        Assert.True(exitCode == 0, log);
+        Assert.DoesNotContain("Warning", log, StringComparison.Ordinal);
+        using var arm = JsonDocument.Parse(File.ReadAllText(armFile));
+        var resources = arm.RootElement.GetProperty("resources");
+        var all = resources.ValueKind == JsonValueKind.Object ? resources.EnumerateObject().Select(p => p.Value).ToList() : resources.EnumerateArray().ToList();
+        string TypeOf(JsonElement r) => r.GetProperty("type").GetString()!;
+
+        var share = Assert.Single(all, r => TypeOf(r) == "Microsoft.Storage/storageAccounts/fileServices/shares");
+        Assert.Equal("NFS", share.GetProperty("properties").GetProperty("enabledProtocols").GetString());
+        var accounts = all.Where(r => TypeOf(r) == "Microsoft.Storage/storageAccounts").ToList();
+        Assert.Contains(accounts, a => a.GetProperty("kind").GetString() == "FileStorage");
+        Assert.Contains(accounts, a => a.GetProperty("kind").GetString() == "StorageV2" && !a.GetProperty("properties").GetProperty("allowSharedKeyAccess").GetBoolean());
+        Assert.Single(all, r => TypeOf(r) == "Microsoft.Authorization/roleAssignments" && r.TryGetProperty("copy", out _));
+        Assert.Equal(2, all.Count(r => TypeOf(r) == "Microsoft.App/containerApps"));
+        var template = arm.RootElement.GetRawText();
+        Assert.Contains("AzureWebJobsStorage__accountName", template, StringComparison.Ordinal);
+        Assert.Contains("NfsAzureFile", template, StringComparison.Ordinal);
+        Assert.Contains("/api/health", template, StringComparison.Ordinal);
+    }
+
+    /// <summary>The CLI from the pinned Azure.Bicep.CommandLine package (restored with the solution, by infra/EnvFabric.Infra.csproj).</summary>
+    private static string BicepPath()
+    {
+        var props = XDocument.Load(Path.Combine(RepoPaths.Root, "Directory.Packages.props"));
+        var version = props.Descendants("PackageVersion")
+            .Single(e => (string?)e.Attribute("Include") == "Azure.Bicep.CommandLine.linux-x64")
+            .Attribute("Version")!.Value;
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } custom
+            ? custom
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var path = Path.Combine(packages, "azure.bicep.commandline.linux-x64", version, "tools", "bicep");
+        Assert.True(File.Exists(path), $"Bicep CLI not restored at {path}: run `dotnet restore infra/EnvFabric.Infra.csproj` (./test restores the whole solution).");
+        return path;
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
