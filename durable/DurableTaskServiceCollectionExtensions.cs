@@ -1,4 +1,5 @@
 using EnvFabric.Durable.Storage;
+using EnvFabric.Durable.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -32,11 +33,11 @@ public static class DurableTaskServiceCollectionExtensions
     {
         var builder = services.AddDurableTaskClient(configure);
         services.TryAddSingleton<TaskRegistry>();
-        //WORKER services.TryAddSingleton<DurableTaskWorker>();
+        services.TryAddSingleton<DurableTaskWorker>();
         if (!services.Any(d => d.ServiceType == typeof(WorkerRegistered)))
         {
             services.AddSingleton<WorkerRegistered>();
-            //WORKER services.AddHostedService(sp => sp.GetRequiredService<DurableTaskWorker>());
+            services.AddHostedService(sp => sp.GetRequiredService<DurableTaskWorker>());
         }
 
         registry?.Invoke(builder);

@@ -75,6 +75,9 @@ internal sealed class HistoryEvent
     /// <summary>True when a client (not a parent orchestration) scheduled this ExecutionStarted.</summary>
     public bool? FromClient { get; set; }
 
+    /// <summary>The queue message that delivered the event: a redelivered message already in history is dropped.</summary>
+    public string? MessageId { get; set; }
+
     [JsonIgnore]
     public bool IsResponse => EventType is EventType.TaskCompleted or EventType.TaskFailed or EventType.TimerFired
         or EventType.SubOrchestrationInstanceCompleted or EventType.SubOrchestrationInstanceFailed;
@@ -103,4 +106,7 @@ internal sealed class TaskMessage
     public DateTime SentAt { get; set; }
 
     public string? BlobName { get; set; }
+
+    /// <summary>With a ContinueAsNew start: the events the previous execution received but did not process.</summary>
+    public List<HistoryEvent>? Carryover { get; set; }
 }

@@ -397,6 +397,7 @@ internal sealed class TaskHubStorage : IDisposable
         Set("ParentName", e.ParentName);
         Set("ParentTaskScheduledId", e.ParentTaskScheduledId);
         Set("ScheduledStartTime", e.ScheduledStartTime is { } s ? DateTime.SpecifyKind(s, DateTimeKind.Utc) : null);
+        Set("MessageId", e.MessageId);
         return entity;
 
         void Set(string key, object? value)
@@ -432,6 +433,7 @@ internal sealed class TaskHubStorage : IDisposable
             ParentName = row.GetString("ParentName"),
             ParentTaskScheduledId = row.GetInt32("ParentTaskScheduledId"),
             ScheduledStartTime = row.GetDateTime("ScheduledStartTime"),
+            MessageId = row.GetString("MessageId"),
         };
     }
 
