@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using EnvFabric.Core.Runner;
+using EnvFabric.Runner.Processes;
+
+namespace EnvFabric.Runner.Jobs;
+
+/// <summary>This runner process: its id, its discovered capabilities, and the jobs it holds right now.</summary>
+public sealed class RunnerState
+{
+    private readonly TaskCompletionSource<RunnerCapabilities> _capabilities = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RunnerState(RunnerOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        RunnerId = string.IsNullOrWhiteSpace(options.RunnerId) ? NewId() : options.RunnerId;
+        StartedAt = time.GetUtcNow();
+    }
+
+    public string RunnerId { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    public ConcurrentDictionary<string, JobControl> ActiveJobs { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Completes once discovery ran; jobs wait for it.</summary>
+    public Task<RunnerCapabilities> Capabilities => _capabilities.Task;
+
+    public void SetCapabilities(RunnerCapabilities capabilities) => _capabilities.TrySetResult(capabilities);
+
+    /// <summary>Applies a control request to a job this runner holds; false when it holds no such job.</summary>
+    public bool Apply(string jobId, RunnerControlAction action)
+    {
+        if (!ActiveJobs.TryGetValue(jobId, out var control))
+        {
+            return false;
+        }
+
+        switch (action)
+        {
+            case RunnerControlAction.Stop:
+                control.Stop();
+                break;
+            case RunnerControlAction.Pause:
+                control.Pause();
+                break;
+            case RunnerControlAction.Resume:
+                control.Resume();
+                break;
+        }
+
+        return true;
+    }
+
+    private static string NewId()
+    {
+        var host = new string(Environment.MachineName.ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c == '-').ToArray()).Trim('-');
+        if (host.Length > 20)
+        {
+            host = host[..20].TrimEnd('-');
+        }
+
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        return host.Length == 0 ? "runner-" + suffix : host + "-" + suffix;
+    }
+}

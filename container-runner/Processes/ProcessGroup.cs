@@ -1,0 +1,49 @@
+namespace EnvFabric.Runner.Processes;
+
+/// <summary>
+/// A job process started as the leader of its own session and process group (through <c>setsid</c>), so one
+/// signal reaches its whole tree. Descendants that left the group are found through /proc and signalled too.
+/// </summary>
+internal sealed class ProcessGroup(int pid, bool ownGroup)
+{
+    public int Pid { get; } = pid;
+
+    /// <summary>The group id when the process leads its own group, else 0 (signals then go to the tree only).</summary>
+    public int GroupId { get; } = ownGroup ? pid : 0;
+
+    public void Signal(int signal)
+    {
+        if (GroupId > 0)
+        {
+            Native.Kill(-GroupId, signal);
+        }
+
+        foreach (var p in ProcFs.Tree(Pid, GroupId))
+        {
+            if (GroupId == 0 || p.ProcessGroup != GroupId)
+            {
+                Native.Kill(p.Pid, signal);
+            }
+        }
+    }
+
+    /// <summary>True while any process of the tree or group is alive (zombies excluded).</summary>
+    public bool AnyAlive() => ProcFs.Tree(Pid, GroupId).Any(p => p.State != 'Z');
+
+    /// <summary>SIGTERM to the tree (continuing it if stopped), then SIGKILL to whatever is left after <paramref name="grace"/>.</summary>
+    public async Task TerminateAsync(TimeSpan grace)
+    {
+        Signal(Native.SigTerm);
+        Signal(Native.SigCont);
+        var deadline = DateTime.UtcNow + grace;
+        while (DateTime.UtcNow < deadline && AnyAlive())
+        {
+            await Task.Delay(50);
+        }
+
+        if (AnyAlive())
+        {
+            Signal(Native.SigKill);
+        }
+    }
+}
