@@ -296,6 +296,8 @@ resource hostApp 'Microsoft.App/containerApps@2025-01-01' = {
           env: concat(commonEnv, [
             // The host binds 127.0.0.1 unless told otherwise.
             { name: 'ASPNETCORE_URLS', value: 'http://+:8080' }
+            // Behind the ingress: the client's address (per-address rate limits) and https (Secure session cookie).
+            { name: 'ASPNETCORE_FORWARDEDHEADERS_ENABLED', value: 'true' }
             { name: 'FUNCTIONS_MASTER_KEY', secretRef: 'master-key' }
           ])
           volumeMounts: shareMount

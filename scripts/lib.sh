@@ -21,12 +21,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_for_port PORT SECONDS
+# wait_for_port PORT SECONDS: true once 127.0.0.1:PORT accepts a connection. SECONDS may be a fraction
+# (0.1 = a single probe); bash arithmetic is integer-only, so count 0.2 s probes instead of comparing times.
 wait_for_port() {
-  local port=$1 deadline=$((SECONDS + $2))
-  while [ $SECONDS -lt $deadline ]; do
+  local port=$1 tries i
+  tries=$(awk -v s="$2" 'BEGIN { t = int(s * 5); print (t < 1 ? 1 : t) }')
+  for ((i = 0; i < tries; i++)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.2
+    if ((i + 1 < tries)); then sleep 0.2; fi
   done
   return 1
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using EnvFabric.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Functions.Tests;
 
@@ -64,6 +65,18 @@ public sealed class RateLimitTests(AzuriteFixture azurite)
             using var response = await master.GetAsync(Me);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
+    }
+
+    [Fact]
+    public void RequestTimeout_FunctionTimeout_IsTheDefaultPolicy()
+    {
+        using var factory = new FunctionsFactory(azurite, new Dictionary<string, string?> { ["AzureFunctionsJobHost:functionTimeout"] = "00:02:30" });
+        using var client = factory.CreateClient();
+
+        var options = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutOptions>>().Value;
+
+        Assert.Equal(TimeSpan.FromSeconds(150), options.DefaultPolicy?.Timeout);
+        Assert.Equal(504, options.DefaultPolicy?.TimeoutStatusCode);
     }
 
     [Fact]

@@ -23,6 +23,34 @@ public sealed class RunScriptTests
         Assert.True(exitCode == 0, output);
     }
 
+    [Theory]
+    [InlineData("0.1")]
+    [InlineData("1")]
+    public async Task WaitForPort_NothingListening_ReturnsFalseWithoutAShellError(string seconds)
+    {
+        var port = AzuriteFixture.FreePort();
+        var script = $"source '{Path.Combine(RepoPaths.Root, "scripts", "lib.sh")}'; wait_for_port {port} {seconds}; echo \"status=$?\"";
+
+        var (exitCode, output) = await RunAsync("bash", "-c", script);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("status=1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("error", output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task WaitForPort_Listening_ReturnsTrue()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var script = $"source '{Path.Combine(RepoPaths.Root, "scripts", "lib.sh")}'; wait_for_port {port} 0.1; echo \"status=$?\"";
+
+        var (_, output) = await RunAsync("bash", "-c", script);
+
+        Assert.Contains("status=0", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void LocalSettingsSample_ListsEverySettingWithTheLocalDefaults()
     {
