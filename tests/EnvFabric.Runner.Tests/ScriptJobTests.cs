@@ -1,0 +1,245 @@
+using EnvFabric.Core.Runner;
+
+namespace EnvFabric.Runner.Tests;
+
+[Collection(RunnerCollection.Name)]
+public sealed class ScriptJobTests(RunnerFixture fixture)
+{
+    private RunnerHarness Runner => fixture.Runner;
+
+    [Fact]
+    public async Task Script_DefaultCommand_RunsMainPyInEnvironmentAndReportsExitCode()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "import sys\nprint('hello from', sys.prefix)\nprint('to stderr', file=sys.stderr)\nsys.exit(3)\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, ScriptJob.DefaultCommand);
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("hello from " + Path.Combine(fixture.ScriptEnvironment, ".venv"), result.StdoutTail);
+        Assert.Contains("to stderr", result.StderrTail);
+        var log = await Runner.ReadLogAsync(job.LogBlobName);
+        Assert.Contains("hello from", log);
+        Assert.True(RunnerLogs.IsComplete(log));
+        Assert.EndsWith($"{RunnerLogs.CompletionMarker} job={job.JobId} status=failed exit_code=3\n", log);
+        Assert.Equal(1, Runner.Sink.Count(job.JobId, RunnerEvents.Started));
+        Assert.Equal(1, Runner.Sink.Count(job.JobId, RunnerEvents.Completed));
+    }
+
+    [Fact]
+    public async Task Script_QuotedArgumentsAndEnvironment_ReachTheProcessWithoutAShell()
+    {
+        var dir = Runner.ScriptDirectory(("show.py", "import os, sys, json\nprint(json.dumps({'argv': sys.argv[1:], 'greeting': os.environ.get('GREETING'), 'token': os.environ.get('API_TOKEN'), 'storage': os.environ.get('AzureWebJobsStorage')}))\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python show.py 'two words' \"a \\\"quoted\\\" one\" $HOME ';' '|' plain") with
+        {
+            EnvironmentVariables = new Dictionary<string, string> { ["GREETING"] = "hi" },
+            Secrets = new Dictionary<string, string> { ["API_TOKEN"] = "s3cr3t-value-123" },
+        };
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var output = System.Text.Json.JsonDocument.Parse(result.StdoutTail.Replace("***", "\"masked\"", StringComparison.Ordinal).Trim()).RootElement;
+        Assert.Equal(new[] { "two words", "a \"quoted\" one", "$HOME", ";", "|", "plain" }, output.GetProperty("argv").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        Assert.Equal("hi", output.GetProperty("greeting").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, output.GetProperty("storage").ValueKind);
+        var log = await Runner.ReadLogAsync(job.LogBlobName);
+        Assert.DoesNotContain("s3cr3t-value-123", log);
+        Assert.Contains("API_TOKEN=***", log);
+    }
+
+    [Fact]
+    public async Task Script_LongRunning_ReaderSeesOutputWhileProcessRuns()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "import time\nprint('first line', flush=True)\nwhile True:\n    time.sleep(0.1)\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
+        await Runner.Queue.EnqueueAsync(job);
+        await Runner.Sink.WaitForStartedAsync(job.JobId, TimeSpan.FromSeconds(30));
+
+        var chunk = await PollLogAsync(job.LogBlobName, text => text.Contains("first line"), TimeSpan.FromSeconds(20));
+
+        Assert.Contains("first line", chunk);
+        Assert.False(RunnerLogs.IsComplete(chunk));
+        var row = await Runner.Jobs.GetAsync(job.JobId);
+        Assert.Equal(RunnerJobStates.Running, row!.State);
+
+        Assert.Equal(ControlDelivery.Sent, await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Stop));
+        var result = await Runner.Sink.WaitForCompletedAsync(job.JobId, TimeSpan.FromSeconds(30));
+        Assert.Equal(JobStatus.Cancelled, result.Status);
+        Assert.True(RunnerLogs.IsComplete(await Runner.ReadLogAsync(job.LogBlobName)));
+    }
+
+    [Fact]
+    public async Task Script_Timeout_KillsWholeTreeIncludingChildIgnoringSigterm()
+    {
+        var dir = Runner.ScriptDirectory(
+            ("main.py", "import subprocess, sys, time\nchild = subprocess.Popen([sys.executable, 'stubborn.py'])\nopen('child.pid', 'w').write(str(child.pid))\nprint('parent waiting', flush=True)\nchild.wait()\n"),
+            ("stubborn.py", "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py", timeoutSeconds: 2);
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.TimedOut, result.Status);
+        var childPid = int.Parse(File.ReadAllText(Path.Combine(dir, "child.pid")));
+        Assert.False(IsAlive(childPid), $"child {childPid} survived the timeout");
+        Assert.Contains("timed out", await Runner.ReadLogAsync(job.LogBlobName));
+    }
+
+    [Fact]
+    public async Task Script_PauseThenResume_FreezesOutputThenContinues()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "import time\ni = 0\nwhile i < 400:\n    print('tick', i, flush=True)\n    i += 1\n    time.sleep(0.05)\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
+        await Runner.Queue.EnqueueAsync(job);
+        await PollLogAsync(job.LogBlobName, t => t.Contains("tick 3\n"), TimeSpan.FromSeconds(20));
+
+        Assert.Equal(ControlDelivery.Sent, await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Pause));
+        await WaitUntilAsync(async () => (await Runner.Jobs.GetAsync(job.JobId))!.Paused, TimeSpan.FromSeconds(10));
+        await Task.Delay(800);
+        var frozen = await Runner.ReadLogAsync(job.LogBlobName);
+        await Task.Delay(1200);
+        var stillFrozen = await Runner.ReadLogAsync(job.LogBlobName);
+        Assert.Equal(frozen, stillFrozen);
+
+        Assert.Equal(ControlDelivery.Sent, await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Resume));
+        var resumed = await PollLogAsync(job.LogBlobName, t => t.Length > stillFrozen.Length + 20, TimeSpan.FromSeconds(10));
+        Assert.StartsWith(stillFrozen, resumed);
+
+        await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Stop);
+        var result = await Runner.Sink.WaitForCompletedAsync(job.JobId, TimeSpan.FromSeconds(30));
+        Assert.Equal(JobStatus.Cancelled, result.Status);
+    }
+
+    [Fact]
+    public async Task Script_Allocates100Mb_ReportsPeakWithin20Percent()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "import time\nblock = b'\\x01' * (100 * 1024 * 1024)\ntime.sleep(1.5)\nprint(len(block))\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.InRange(result.PeakMemoryMb, 80, 120);
+        Assert.True(result.AverageMemoryMb > 5 && result.AverageMemoryMb <= result.PeakMemoryMb, $"average {result.AverageMemoryMb}");
+        Assert.True(result.CpuSeconds > 0, "cpu seconds");
+    }
+
+    [Fact]
+    public async Task Script_BadCommandOrPathOutsideShare_RejectedWithoutRunning()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "open('ran', 'w').write('x')\n"));
+        var unterminated = await Runner.RunAsync(Runner.Script(dir, fixture.ScriptEnvironment, "python 'main.py"));
+        var outside = await Runner.RunAsync(Runner.Script("/tmp", fixture.ScriptEnvironment, "python main.py"));
+        var missing = await Runner.RunAsync(Runner.Script(dir, fixture.ScriptEnvironment, "no-such-program-here"));
+
+        Assert.Equal(JobStatus.Rejected, unterminated.Status);
+        Assert.Contains("unterminated single quote", unterminated.Error);
+        Assert.Equal(JobStatus.Rejected, outside.Status);
+        Assert.False(File.Exists(Path.Combine(dir, "ran")));
+        Assert.Equal(JobStatus.Failed, missing.Status);
+        Assert.Equal(127, missing.ExitCode);
+    }
+
+    [Fact]
+    public async Task Job_RedeliveredAfterFinishing_NotRunAgainAndSameResultReported()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "open('runs.txt', 'a').write('run\\n')\nprint('done')\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
+        var first = await Runner.RunAsync(job);
+
+        // The same message again, as a queue redelivers it after a lost delete.
+        await Runner.Queue.EnqueueAsync(job);
+        await WaitUntilAsync(() => Task.FromResult(Runner.Sink.Count(job.JobId, RunnerEvents.Completed) == 2), TimeSpan.FromSeconds(30));
+
+        Assert.Equal("run\n", File.ReadAllText(Path.Combine(dir, "runs.txt")));
+        var completions = Runner.Sink.Events.Where(e => e.JobId == job.JobId && e.Name == RunnerEvents.Completed).Select(e => ((JobCompletedEvent)e.Payload).Result).ToList();
+        Assert.All(completions, r => Assert.Equal(first.FinishedAt, r.FinishedAt));
+        Assert.Equal(1, Runner.Sink.Count(job.JobId, RunnerEvents.Started));
+    }
+
+    [Fact]
+    public async Task Job_StopRequestedBeforeItStarts_NotRun()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "open('ran', 'w').write('x')\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
+        Assert.Equal(ControlDelivery.Recorded, await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Stop));
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Cancelled, result.Status);
+        Assert.False(File.Exists(Path.Combine(dir, "ran")));
+        Assert.Equal(ControlDelivery.AlreadyFinished, await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Stop));
+    }
+
+    [Fact]
+    public async Task Job_Running_HeartbeatsWithMetrics()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "import time\ntime.sleep(2.5)\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var beats = Runner.Sink.Events.Where(e => e.JobId == job.JobId && e.Name == RunnerEvents.Heartbeat).Select(e => (JobHeartbeatEvent)e.Payload).ToList();
+        Assert.True(beats.Count >= 2, $"{beats.Count} heartbeats");
+        Assert.All(beats, b => Assert.Equal(Runner.RunnerId, b.RunnerId));
+        Assert.Contains(beats, b => b.CurrentMemoryMb > 1);
+        var row = await Runner.Jobs.GetAsync(job.JobId);
+        Assert.Equal(RunnerJobStates.Finished, row!.State);
+        Assert.Equal(JobStatus.Succeeded, row.Result!.Status);
+    }
+
+    private async Task<string> PollLogAsync(string blob, Func<string, bool> until, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var text = await Runner.ReadLogAsync(blob);
+            if (until(text))
+            {
+                return text;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("log never matched; it was: " + text);
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("condition not met in " + timeout);
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        var stat = $"/proc/{pid}/stat";
+        if (!File.Exists(stat))
+        {
+            return false;
+        }
+
+        try
+        {
+            var text = File.ReadAllText(stat);
+            return text[(text.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}
