@@ -1,0 +1,260 @@
+using System.Text.Json;
+using EnvFabric.Activities.Environments;
+using EnvFabric.Core.Audit;
+using EnvFabric.Core.Runner;
+using EnvFabric.Durable;
+
+namespace EnvFabric.Orchestrations.Environments;
+
+/// <summary>
+/// Every environment mutation (create, add, remove, sync, rename, delete, reset, cleanup) and code runs:
+/// take the lock, dispatch the runner job, wait for its completion against the build timeout and the
+/// runner's heartbeat, record packages/lock/env_info, audit, release the lock. A runner that dies
+/// mid-job turns into a failed build with the reason; a host that dies mid-build resumes here on restart.
+/// </summary>
+public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBuildResult>
+{
+    public const string Name = "EnvBuild";
+
+    /// <summary>How often the job table is checked while no completion event arrives.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Lock TTL: a safety net only, longer than any build.</summary>
+    public static readonly TimeSpan LockTtl = TimeSpan.FromHours(6);
+
+    // Storage hiccups are retried; an activity's logic errors are not worth more than a few tries.
+    private static readonly TaskOptions StorageRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(5, TimeSpan.FromSeconds(1), 2.0, TimeSpan.FromSeconds(15)));
+
+    private static readonly TaskOptions AuditRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(1))
+    {
+        // A missing table or refused write will not heal by retrying; transient errors might.
+        HandleFailure = f => !f.IsCausedBy<AuditWriteException>(),
+    });
+
+    public override async Task<EnvBuildResult> RunAsync(TaskOrchestrationContext context, EnvBuildInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var operationId = context.InstanceId;
+        var mutates = EnvOperations.Mutates(input.Operation);
+        var lockRequest = new LockRequest(
+            input.Operation == EnvOperations.Rename ? [input.Environment, input.NewName!] : [input.Environment],
+            operationId,
+            input.Operation,
+            (int)LockTtl.TotalSeconds);
+
+        if (mutates)
+        {
+            var taken = await context.CallActivityAsync<LockResponse>(TakeEnvironmentLockActivity.Name, lockRequest, StorageRetry);
+            if (!taken.Acquired)
+            {
+                var (code, message) = taken switch
+                {
+                    { EnvironmentMissing: true } => (EnvErrorCodes.EnvNotFound, $"Environment '{input.Environment}' not found"),
+                    { TargetExists: true } => (EnvErrorCodes.EnvAlreadyExists, $"Environment '{input.NewName}' already exists"),
+                    _ => (EnvErrorCodes.EnvLocked, $"Environment '{input.Environment}' is locked by another operation ({taken.HeldFor})"),
+                };
+                return await FinishAsync(context, input, lockRequest, Failure(input, operationId, code, message), jobId: null, releaseLock: false);
+            }
+        }
+
+        string? jobId = null;
+        JobProbe outcome;
+        try
+        {
+            jobId = $"{operationId}-{context.NewGuid():N}";
+            var dispatched = await context.CallActivityAsync<DispatchResponse>(
+                DispatchRunnerJobActivity.Name, new DispatchRequest(input, operationId, jobId), StorageRetry);
+            outcome = await WaitForJobAsync(context, input, dispatched);
+        }
+        catch (TaskFailedException ex)
+        {
+            outcome = new JobProbe { State = "failed", Status = "failed", Error = "dispatching the runner job failed: " + ex.FailureDetails.ErrorMessage };
+        }
+
+        var result = ToResult(input, operationId, outcome);
+        return await FinishAsync(context, input, lockRequest, result, jobId, releaseLock: mutates);
+    }
+
+    private static async Task<JobProbe> WaitForJobAsync(TaskOrchestrationContext context, EnvBuildInput input, DispatchResponse dispatched)
+    {
+        var started = context.CurrentUtcDateTime;
+        var deadline = started.AddSeconds(input.BuildTimeoutSeconds + (input.JobTimeoutSeconds ?? 0));
+        var pickupDeadline = started.AddSeconds(input.PickupTimeoutSeconds);
+        while (true)
+        {
+            var woken = false;
+            try
+            {
+                var payload = await context.WaitForExternalEvent<JsonElement>(RunnerEvents.Completed, PollInterval);
+
+                // Events of an earlier attempt (another job id) are ignored; the table is the source of truth.
+                woken = JobIdOf(payload) == dispatched.JobId;
+            }
+            catch (TimeoutException)
+            {
+                // No completion yet: look at the job table for a lost event, a dead runner or a missing one.
+            }
+
+            var probe = await context.CallActivityAsync<JobProbe>(
+                CheckRunnerJobActivity.Name, new JobProbeRequest(dispatched.JobId, input.StaleAfterSeconds), StorageRetry);
+            if (probe.State == "finished")
+            {
+                return probe;
+            }
+
+            var now = context.CurrentUtcDateTime;
+            if (probe.State == "stale")
+            {
+                return probe with
+                {
+                    Status = "failed",
+                    Error = $"runner {probe.RunnerId} stopped sending heartbeats (last at {probe.LastHeartbeat:u}); the build was abandoned",
+                };
+            }
+
+            if (probe.State == "queued" && now >= pickupDeadline)
+            {
+                await context.CallActivityAsync<bool>(StopRunnerJobActivity.Name, new StopJobRequest(dispatched.JobId), StorageRetry);
+                return probe with { Status = "failed", Error = $"no runner took the job within {input.PickupTimeoutSeconds} s; is a runner running?" };
+            }
+
+            if (now >= deadline)
+            {
+                await context.CallActivityAsync<bool>(StopRunnerJobActivity.Name, new StopJobRequest(dispatched.JobId), StorageRetry);
+                return probe with { Status = "timed_out", Error = $"the build did not finish within {input.BuildTimeoutSeconds} s and was stopped" };
+            }
+
+            if (woken)
+            {
+                // The event arrived before the runner's table write became visible; check again shortly.
+                continue;
+            }
+        }
+    }
+
+    private static async Task<EnvBuildResult> FinishAsync(
+        TaskOrchestrationContext context, EnvBuildInput input, LockRequest lockRequest, EnvBuildResult result, string? jobId, bool releaseLock)
+    {
+        try
+        {
+            if (releaseLock || input.Operation == EnvOperations.Run)
+            {
+                var recorded = await context.CallActivityAsync<RecordResponse>(
+                    RecordEnvironmentChangeActivity.Name,
+                    new RecordRequest(input, context.InstanceId, jobId, result.Succeeded, result.Error),
+                    StorageRetry);
+                result = result with
+                {
+                    Snapshot = recorded.Snapshot,
+                    InstalledPackages = recorded.InstalledPackages,
+                    FailedPackages = recorded.FailedPackages.Count > 0 ? recorded.FailedPackages : result.FailedPackages,
+                    RemovedPackages = recorded.RemovedPackages,
+                    UpdatedTasksCount = recorded.UpdatedTasksCount,
+                };
+            }
+        }
+        catch (TaskFailedException ex)
+        {
+            result = result with { Succeeded = false, ErrorCode = EnvErrorCodes.UvExecutionError, Error = "recording the environment failed: " + ex.FailureDetails.ErrorMessage };
+        }
+
+        try
+        {
+            await context.CallActivityAsync<bool>(
+                WriteEnvironmentAuditActivity.Name,
+                new AuditRequest(input, context.InstanceId, result.Succeeded, result.Error, new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero)),
+                AuditRetry);
+        }
+        catch (TaskFailedException ex)
+        {
+            // Seed 001: the audit is mandatory; a failed write fails the request, whatever the build did.
+            result = result with { Succeeded = false, ErrorCode = EnvErrorCodes.DbAuditError, Error = "audit write failed: " + ex.FailureDetails.ErrorMessage };
+        }
+        finally
+        {
+            if (releaseLock)
+            {
+                await context.CallActivityAsync<bool>(ReleaseEnvironmentLockActivity.Name, lockRequest, StorageRetry);
+            }
+        }
+
+        return result;
+    }
+
+    private static EnvBuildResult ToResult(EnvBuildInput input, string operationId, JobProbe probe)
+    {
+        var succeeded = probe.Status == "succeeded";
+        var baseResult = new EnvBuildResult
+        {
+            Succeeded = succeeded,
+            Operation = input.Operation,
+            Environment = input.Environment,
+            NewName = input.NewName,
+            OperationId = operationId,
+            FailedPackages = probe.FailedPackages,
+            ExitCode = probe.ExitCode,
+            Stdout = probe.StdoutTail,
+            Stderr = probe.StderrTail,
+            DurationSeconds = probe.DurationSeconds,
+        };
+        if (input.Operation == EnvOperations.Run)
+        {
+            // A run that exits non-zero still succeeded as an operation: the caller gets the exit code.
+            return probe.Status switch
+            {
+                "failed" when probe.ExitCode is not null => baseResult with { Succeeded = true },
+                "timed_out" => baseResult with { ErrorCode = EnvErrorCodes.ExecutionTimeout, Error = $"Code execution exceeded {input.JobTimeoutSeconds} s" },
+                "succeeded" => baseResult,
+                _ => baseResult with { ErrorCode = EnvErrorCodes.UvExecutionError, Error = probe.Error ?? "code execution failed" },
+            };
+        }
+
+        if (succeeded)
+        {
+            return baseResult;
+        }
+
+        var code = probe.FailedPackages.Count > 0 && probe.Status == "failed" ? EnvErrorCodes.PackageResolutionFailed : EnvErrorCodes.UvExecutionError;
+        return baseResult with { ErrorCode = code, Error = probe.Error ?? $"the {input.Operation} job ended {probe.Status}" };
+    }
+
+    private static EnvBuildResult Failure(EnvBuildInput input, string operationId, string code, string message) => new()
+    {
+        Succeeded = false,
+        ErrorCode = code,
+        Error = message,
+        Operation = input.Operation,
+        Environment = input.Environment,
+        NewName = input.NewName,
+        OperationId = operationId,
+    };
+
+    private static string? JobIdOf(JsonElement payload)
+    {
+        if (payload.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        foreach (var property in payload.EnumerateObject())
+        {
+            if (property.NameEquals("jobId") || property.NameEquals("job_id") || property.NameEquals("JobId"))
+            {
+                return property.Value.GetString();
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>Registers the environment orchestrations and their activities.</summary>
+public static class EnvironmentOrchestrationRegistration
+{
+    public static IDurableTaskBuilder AddEnvironmentOrchestrations(this IDurableTaskBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddOrchestrator<EnvBuildOrchestrator>(EnvBuildOrchestrator.Name).AddEnvironmentActivities();
+    }
+}
