@@ -69,13 +69,18 @@ public abstract class TaskOrchestrationContext
         var eventTask = WaitForExternalEvent<T>(eventName, eventCancellation.Token);
         var timerTask = CreateTimer(timeout, timerCancellation.Token);
         var winner = await Task.WhenAny(eventTask, timerTask);
+
+        // Cancel synchronously: CancelAsync would run the callbacks on another thread, outside the orchestrator's
+        // single-threaded, replayable execution.
+#pragma warning disable CA1849
         if (winner == eventTask)
         {
-            await timerCancellation.CancelAsync();
+            timerCancellation.Cancel();
             return await eventTask;
         }
 
-        await eventCancellation.CancelAsync();
+        eventCancellation.Cancel();
+#pragma warning restore CA1849
         cancellationToken.ThrowIfCancellationRequested();
         throw new TimeoutException($"Event '{eventName}' was not received within {timeout}.");
     }

@@ -430,7 +430,17 @@ internal sealed class OrchestrationDispatcher : IDisposable
 
             if (startedNow is null && IsFinished(history))
             {
-                Drop(received, "instance already finished");
+                if (history.Events.Any(e => e.EventType == EventType.ExecutionCompleted && e.OrchestrationStatus == OrchestrationRuntimeStatus.ContinuedAsNew)
+                    && message.ExecutionId is null)
+                {
+                    // The next execution's start message is on its way; the event belongs to it.
+                    deferred.Add((received, DeferDelay));
+                }
+                else
+                {
+                    Drop(received, "instance already finished");
+                }
+
                 continue;
             }
 

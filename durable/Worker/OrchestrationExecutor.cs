@@ -59,6 +59,13 @@ internal sealed class OrchestrationExecutor : IDisposable
     /// <summary>Applies one history event; <paramref name="replaying"/> is true for events already in history.</summary>
     public void Apply(HistoryEvent e, bool replaying)
     {
+        if (Status == OrchestrationRuntimeStatus.ContinuedAsNew && e.EventType == EventType.EventRaised && _context.ContinueAsNewInput?.Preserve == true)
+        {
+            // Arrived in the same episode after the orchestrator continued as new: the next execution gets it.
+            ContinuedAsNew!.Value.Carryover.Add(e);
+            return;
+        }
+
         if (Status is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated or OrchestrationRuntimeStatus.ContinuedAsNew)
         {
             return;
