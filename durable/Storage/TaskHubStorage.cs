@@ -185,7 +185,10 @@ internal sealed class TaskHubStorage : IDisposable
             json = JsonSerializer.Serialize(new TaskMessage { InstanceId = message.InstanceId, SentAt = message.SentAt, BlobName = blobName }, MessageJson);
         }
 
-        TimeSpan? visibility = delay is { } d && d > TimeSpan.Zero ? (d > MaxVisibilityDelay ? MaxVisibilityDelay : d) : null;
+        // The queue counts visibility in whole seconds; rounding up keeps a timer from firing early.
+        TimeSpan? visibility = delay is { } d && d > TimeSpan.Zero
+            ? (d > MaxVisibilityDelay ? MaxVisibilityDelay : TimeSpan.FromSeconds(Math.Ceiling(d.TotalSeconds)))
+            : null;
         await queue.SendMessageAsync(json, visibility, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
     }
 

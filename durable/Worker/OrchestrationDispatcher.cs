@@ -361,6 +361,14 @@ internal sealed class OrchestrationDispatcher : IDisposable
                     continue;
                 }
 
+                if (e.ScheduledStartTime is { } startAt && startAt > now + TimeSpan.FromMilliseconds(50))
+                {
+                    // A delayed start longer than the queue's visibility limit came back early: wait again.
+                    var wait = TimeSpan.FromSeconds(Math.Ceiling((startAt - now).TotalSeconds));
+                    deferred.Add((received, wait > TaskHubStorage.MaxVisibilityDelay ? TaskHubStorage.MaxVisibilityDelay : wait));
+                    continue;
+                }
+
                 if (e.FromClient == true)
                 {
                     instanceRow = await ReadRowAsync().ConfigureAwait(false);
