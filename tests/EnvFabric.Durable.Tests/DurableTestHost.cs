@@ -41,13 +41,14 @@ public sealed class DurableTestHost : IAsyncDisposable
         options.TableServiceClient = azurite.Tables;
     }
 
-    public static async Task<DurableTestHost> StartAsync(AzuriteFixture azurite, Action<DurableTaskOptions>? configure = null, string? hubName = null, bool worker = true)
+    public static async Task<DurableTestHost> StartAsync(AzuriteFixture azurite, Action<DurableTaskOptions>? configure = null, string? hubName = null, bool worker = true, Action<IDurableTaskBuilder>? extra = null, Action<IServiceCollection>? services = null)
     {
         hubName ??= "hub" + AzuriteFixture.UniqueName("d");
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton<StepRecorder>();
+        services?.Invoke(builder.Services);
         void Options(DurableTaskOptions o)
         {
             Configure(o, azurite, hubName);
@@ -57,6 +58,10 @@ public sealed class DurableTestHost : IAsyncDisposable
         if (worker)
         {
             builder.Services.AddDurableTask(Options, TestTasks.Register);
+            if (extra is not null)
+            {
+                extra(builder.Services.AddDurableTaskRegistrations());
+            }
         }
         else
         {
