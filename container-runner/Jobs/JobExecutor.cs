@@ -324,8 +324,9 @@ public sealed class JobExecutor(
             {
                 return;
             }
-            catch (Exception ex) when (ex is Azure.RequestFailedException or IOException or InvalidOperationException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // A heartbeat that fails is skipped; the next one tries again. The job itself goes on.
                 logger.ReportFailed(ex, RunnerEvents.Heartbeat, job.JobId);
             }
         }
@@ -357,7 +358,7 @@ public sealed class JobExecutor(
                 await report();
                 return;
             }
-            catch (Exception ex) when (ex is Azure.RequestFailedException or IOException or InvalidOperationException or HttpRequestException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 if (attempt >= 3)
                 {
