@@ -112,3 +112,16 @@ public sealed class DurableTaskOptions
         return null;
     }
 }
+
+/// <summary>What a host can report about its durable worker (for health checks).</summary>
+public interface IDurableWorkerStatus
+{
+    /// <summary>The worker's id in the lease table.</summary>
+    string WorkerId { get; }
+
+    /// <summary>The control-queue partitions this worker owns now.</summary>
+    IReadOnlyCollection<int> OwnedPartitions { get; }
+
+    /// <summary>The worker's failure, when its loop has stopped with an exception; else null.</summary>
+    Exception? Failure { get; }
+}

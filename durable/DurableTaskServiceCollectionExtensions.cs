@@ -38,6 +38,7 @@ public static class DurableTaskServiceCollectionExtensions
         {
             services.AddSingleton<WorkerRegistered>();
             services.AddHostedService(sp => sp.GetRequiredService<DurableTaskWorker>());
+            services.AddSingleton<IDurableWorkerStatus>(sp => sp.GetRequiredService<DurableTaskWorker>());
         }
 
         registry?.Invoke(builder);

@@ -7,6 +7,7 @@ builder.AddFunctionKeys();
 builder.AddFunctionsHttpLimits();
 builder.AddFunctionsCompression();
 builder.AddFunctionsOpenApi();
+builder.AddDurableTaskHost();
 
 var app = builder.Build();
 app.UseFunctionsCompression();
@@ -21,6 +22,7 @@ root.MapHealthFunctions();
 root.MapAuthFunctions();
 root.MapKeysFunctions();
 app.MapOpenApiFunctions();
+app.MapDurableManagementFunctions();
 
 app.Run();
 

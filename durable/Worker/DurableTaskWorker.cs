@@ -8,7 +8,7 @@ namespace EnvFabric.Durable.Worker;
 /// The worker a host runs: partition leases, the control-queue listeners of the owned partitions, and the
 /// activity dispatcher over the shared work-item queue.
 /// </summary>
-internal sealed class DurableTaskWorker : BackgroundService
+internal sealed class DurableTaskWorker : BackgroundService, IDurableWorkerStatus
 {
     private readonly TaskHubStorage _storage;
     private readonly ILogger _logger;
@@ -32,6 +32,8 @@ internal sealed class DurableTaskWorker : BackgroundService
 
     /// <summary>The partitions this worker owns now.</summary>
     public IReadOnlyCollection<int> OwnedPartitions => _leases.Owned;
+
+    public Exception? Failure => ExecuteTask is { IsFaulted: true } task ? task.Exception!.GetBaseException() : null;
 
     public override void Dispose()
     {
