@@ -59,7 +59,7 @@ public sealed class JobExecutor(
             _options.LogTailBytes,
             secrets,
             logger);
-        await log.StartAsync(cancellationToken);
+        log.Start(cancellationToken);
         var metrics = new JobMetrics();
         var processes = new SupervisedProcessRunner(log, control, metrics, sampler, processSettings with { TailBytes = _options.ResultTailBytes }, time);
         Task started = Task.CompletedTask;

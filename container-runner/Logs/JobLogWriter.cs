@@ -32,6 +32,7 @@ public sealed class JobLogWriter : IAsyncDisposable
     private long _droppedTail;
     private bool _overflow;
     private Task? _loop;
+    private Task _created = Task.CompletedTask;
 
     public JobLogWriter(AppendBlobClient blob, TimeSpan flushInterval, long maxBytes, int backlogCap, int tailKeep, IEnumerable<string> secrets, ILogger logger)
     {
@@ -47,18 +48,32 @@ public sealed class JobLogWriter : IAsyncDisposable
     /// <summary>Bytes appended to the blob so far.</summary>
     public long Written => Interlocked.Read(ref _written);
 
-    /// <summary>Creates the blob (keeping an earlier attempt's output, with a note) and starts the flush loop.</summary>
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts creating the blob (keeping an earlier attempt's output, with a note) and the flush loop, without
+    /// waiting: the process starts meanwhile, and the first append waits for the creation.
+    /// </summary>
+    public void Start(CancellationToken cancellationToken)
+    {
+        _created = CreateAsync(cancellationToken);
+        _loop = Task.Run(FlushLoopAsync, CancellationToken.None);
+    }
+
+    private async Task CreateAsync(CancellationToken cancellationToken)
     {
         var created = await _blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         if (created is null)
         {
             var properties = await _blob.GetPropertiesAsync(cancellationToken: cancellationToken);
-            _written = properties.Value.ContentLength;
-            WriteLine("[envfabric] the job was delivered again; output of the new attempt follows");
+            Interlocked.Exchange(ref _written, properties.Value.ContentLength);
+            lock (_gate)
+            {
+                var note = Encoding.UTF8.GetBytes("[envfabric] the job was delivered again; output of the new attempt follows\n");
+                var rest = new MemoryStream();
+                rest.Write(note);
+                _pending.WriteTo(rest);
+                _pending = rest;
+            }
         }
-
-        _loop = Task.Run(FlushLoopAsync, CancellationToken.None);
     }
 
     /// <summary>Output bytes, in arrival order across stdout and stderr.</summary>
@@ -188,6 +203,7 @@ public sealed class JobLogWriter : IAsyncDisposable
 
     private async Task FlushAsync(bool final, CancellationToken cancellationToken)
     {
+        await _created.WaitAsync(cancellationToken);
         byte[] data;
         lock (_gate)
         {

@@ -82,8 +82,11 @@ public sealed class ProcessSampler : IDisposable
             _watched[group.Pid] = (group, metrics);
         }
 
-        // A first sample right away: short processes would otherwise never be seen.
-        Sample(group, metrics);
+        // A first sample of the root right away (no /proc scan): short processes would otherwise never be seen.
+        if (ProcFs.ReadStat(group.Pid) is { } root)
+        {
+            Record(group, metrics, [root]);
+        }
     }
 
     internal void Unwatch(ProcessGroup group)

@@ -27,6 +27,9 @@ internal sealed class ProcessGroup(int pid, bool ownGroup)
         }
     }
 
+    /// <summary>Cheap check (no /proc scan): does any process of the group still exist?</summary>
+    public bool GroupExists() => GroupId > 0 && Native.Kill(-GroupId, 0) == 0;
+
     /// <summary>True while any process of the tree or group is alive (zombies excluded).</summary>
     public bool AnyAlive() => ProcFs.Tree(Pid, GroupId).Any(p => p.State != 'Z');
 

@@ -137,7 +137,7 @@ public sealed class SupervisedProcessRunner(
         LastExitedAt = exitedAt;
 
         // The job is its root process: whatever it left running in its group (and so holding the pipes) ends with it.
-        if (group.AnyAlive())
+        if (group.GroupExists())
         {
             group.Signal(Native.SigKill);
         }
