@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using EnvFabric.Durable;
 using EnvFabric.Testing;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
