@@ -33,14 +33,29 @@ wait_for_port() {
   return 1
 }
 
-# Kills a process and all its descendants (TERM, then KILL after a grace period).
+# Stops processes and all their descendants: TERM to every one of them at once, then KILL whatever is still
+# alive after a grace period (STOP_GRACE_SECONDS, default 10), so a slow shutdown cannot leave anything behind.
 kill_tree() {
-  local pid=$1 children
-  children=$(pgrep -P "$pid" 2>/dev/null || true)
-  for c in $children; do kill_tree "$c"; done
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.3; done
-  kill -KILL "$pid" 2>/dev/null || true
+  local queue=("$@") all=() pid i alive
+  while [ ${#queue[@]} -gt 0 ]; do
+    pid=${queue[0]}; queue=("${queue[@]:1}")
+    kill -0 "$pid" 2>/dev/null || continue
+    all+=("$pid")
+    queue+=($(pgrep -P "$pid" 2>/dev/null || true))
+  done
+  [ ${#all[@]} -gt 0 ] || return 0
+  kill -TERM "${all[@]}" 2>/dev/null || true
+  for ((i = 0; i < ${STOP_GRACE_SECONDS:-10} * 10; i++)); do
+    alive=""
+    for pid in "${all[@]}"; do
+      # A zombie has exited; only its parent's wait is missing.
+      if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != "Z" ]; then alive=1; break; fi
+    done
+    [ -n "$alive" ] || return 0
+    sleep 0.1
+  done
+  echo "Still running after ${STOP_GRACE_SECONDS:-10} s; killing: ${all[*]}" >&2
+  kill -KILL "${all[@]}" 2>/dev/null || true
 }
 
 # Prints one closing line over every test assembly: "N passed, N failed, N skipped".

@@ -52,6 +52,32 @@ public sealed class RunScriptTests
     }
 
     [Fact]
+    public async Task KillTree_ParentWithChildrenOneIgnoringTerm_LeavesNothingBehind()
+    {
+        // A parent with two children, one of which ignores TERM: the grace period ends in KILL.
+        var lib = Path.Combine(RepoPaths.Root, "scripts", "lib.sh");
+        var script = $$"""
+            source '{{lib}}'
+            bash -c 'trap "" TERM; sleep 300 & sleep 300 & wait' &
+            parent=$!
+            sleep 0.5
+            children=$(pgrep -P $parent | tr '\n' ' ')
+            STOP_GRACE_SECONDS=1 kill_tree $parent
+            sleep 0.2
+            for p in $parent $children; do
+              if kill -0 $p 2>/dev/null && [ "$(ps -o stat= -p $p | cut -c1)" != Z ]; then echo "alive=$p"; fi
+            done
+            echo "children=$children"
+            """;
+
+        var (exitCode, output) = await RunAsync("bash", "-c", script);
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"children=\d+ \d+", output);
+        Assert.DoesNotContain("alive=", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LocalSettingsSample_ListsEverySettingWithTheLocalDefaults()
     {
         using var sample = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.sample.json")));
