@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EnvFabric.Functions.Auth;
 using EnvFabric.Functions.Http;
 using Microsoft.AspNetCore.Authentication;
@@ -75,6 +76,7 @@ public static class AuthFunctions
 
     public sealed record SessionResponse(string Message, SessionUser? User)
     {
+        [JsonPropertyOrder(-1)]
         public bool Success => true;
     }
 

@@ -112,16 +112,19 @@ public static class KeysFunctions
 
     public sealed record CreatedKeyResponse(string Message, KeyView Key)
     {
+        [JsonPropertyOrder(-1)]
         public bool Success => true;
     }
 
     public sealed record KeyListResponse(IReadOnlyList<KeyView> Keys, int Total)
     {
+        [JsonPropertyOrder(-1)]
         public bool Success => true;
     }
 
     public sealed record RevokedKeyResponse(string Message, string Name)
     {
+        [JsonPropertyOrder(-1)]
         public bool Success => true;
     }
 }

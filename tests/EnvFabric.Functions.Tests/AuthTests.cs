@@ -225,6 +225,43 @@ public sealed class AuthTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Session_MasterKeyChanged_IsRejected()
+    {
+        var prefix = AzuriteFixture.UniqueName("p");
+        string cookie;
+        using (var first = new FunctionsFactory(azurite, new Dictionary<string, string?> { ["ENVFABRIC_STORAGE_PREFIX"] = prefix }))
+        {
+            using var client = first.CreateKeyedClient(key: null);
+            using var login = await client.PostAsJsonAsync(new Uri("/api/auth/login", UriKind.Relative), new { key = FunctionsFactory.MasterKey });
+            cookie = login.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("session=", StringComparison.Ordinal)).Split(';')[0];
+        }
+
+        using var second = new FunctionsFactory(azurite, new Dictionary<string, string?>
+        {
+            ["ENVFABRIC_STORAGE_PREFIX"] = prefix,
+            ["FUNCTIONS_MASTER_KEY"] = "a-different-master-key-0123456789",
+        });
+        using var fresh = second.CreateKeyedClient(key: null);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Me);
+        request.Headers.Add("Cookie", cookie);
+        using var response = await fresh.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Me_Body_StartsWithSuccessAsTheSeedsDo()
+    {
+        using var factory = new FunctionsFactory(azurite);
+        using var client = factory.CreateKeyedClient();
+
+        using var response = await client.GetAsync(Me);
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith("{\"success\":true", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MasterKey_SettingEmpty_GeneratedPersistedAndStableAcrossRestart()
     {
         using var share = new TempDirectory("envfabric-keys");
