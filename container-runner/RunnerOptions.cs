@@ -4,7 +4,7 @@ namespace EnvFabric.Runner;
 
 /// <summary>
 /// The runner's own settings (upper-snake names, like the shared ones in <c>EnvFabricOptions</c>). Defaults are
-/// tuned for low dispatch latency: an idle runner polls its queue from every 5 ms up to every 500 ms.
+/// tuned for low dispatch latency: an idle runner polls its queue every 2 ms for a moment after activity, backing off to every 500 ms.
 /// </summary>
 public sealed class RunnerOptions
 {
@@ -18,7 +18,7 @@ public sealed class RunnerOptions
 
     /// <summary>RUNNER_POLL_MIN_MS: queue poll interval right after work.</summary>
     [Range(1, 60_000)]
-    public int PollMinMilliseconds { get; set; } = 5;
+    public int PollMinMilliseconds { get; set; } = 2;
 
     /// <summary>RUNNER_POLL_MAX_MS: the idle poll interval the backoff stops at.</summary>
     [Range(1, 60_000)]

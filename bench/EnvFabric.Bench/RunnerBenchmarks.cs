@@ -73,6 +73,11 @@ public sealed class RunnerBenchmarks : IBenchmarkSuite
                 return (result, enqueued, delivered);
             }
 
+            if (Environment.GetEnvironmentVariable("ENVFABRIC_BENCH_DETAIL") == "1")
+            {
+                await ReportStorageLatencyAsync(context, host.Services);
+            }
+
             // Warm-up: JIT, connections, the hub's queues.
             for (var i = 0; i < 10; i++)
             {
@@ -80,6 +85,11 @@ public sealed class RunnerBenchmarks : IBenchmarkSuite
             }
 
             var overheads = new List<double>();
+            var toStart = new List<double>();
+            var toDelivered = new List<double>();
+            var pickup = new List<double>();
+            var spawn = new List<double>();
+            var wrapUp = new List<double>();
             for (var i = 0; i < 200; i++)
             {
                 var (result, enqueued, delivered) = await RunOneAsync("python -c pass");
@@ -88,11 +98,24 @@ public sealed class RunnerBenchmarks : IBenchmarkSuite
                     throw new InvalidOperationException($"bench job failed: {result.Status} {result.Error}");
                 }
 
-                overheads.Add((result.ProcessStartedAt.Value - enqueued).TotalMilliseconds + (delivered - result.ProcessExitedAt.Value).TotalMilliseconds);
+                toStart.Add((result.ProcessStartedAt.Value - enqueued).TotalMilliseconds);
+                toDelivered.Add((delivered - result.ProcessExitedAt.Value).TotalMilliseconds);
+                overheads.Add(toStart[^1] + toDelivered[^1]);
+                pickup.Add((result.StartedAt - enqueued).TotalMilliseconds);
+                spawn.Add((result.ProcessStartedAt.Value - result.StartedAt).TotalMilliseconds);
+                wrapUp.Add((result.FinishedAt - result.ProcessExitedAt.Value).TotalMilliseconds);
             }
 
             context.Report("runner.dispatch_overhead_ms.p50", BenchmarkSuites.Percentile(overheads, 50));
             context.Report("runner.dispatch_overhead_ms.p99", BenchmarkSuites.Percentile(overheads, 99));
+            context.Report("runner.dispatch_enqueue_to_start_ms.p50", BenchmarkSuites.Percentile(toStart, 50));
+            context.Report("runner.dispatch_exit_to_completed_ms.p50", BenchmarkSuites.Percentile(toDelivered, 50));
+            if (Environment.GetEnvironmentVariable("ENVFABRIC_BENCH_DETAIL") == "1")
+            {
+                context.Report("runner.detail.enqueue_to_taken_ms.p50", BenchmarkSuites.Percentile(pickup, 50));
+                context.Report("runner.detail.taken_to_spawned_ms.p50", BenchmarkSuites.Percentile(spawn, 50));
+                context.Report("runner.detail.exit_to_result_ms.p50", BenchmarkSuites.Percentile(wrapUp, 50));
+            }
 
             var rounds = new List<double>();
             for (var round = 0; round < 5; round++)
@@ -116,6 +139,35 @@ public sealed class RunnerBenchmarks : IBenchmarkSuite
         {
             await host.StopAsync();
         }
+    }
+
+    /// <summary>Round trips of the storage calls on the dispatch path, for reading the overhead figures.</summary>
+    private static async Task ReportStorageLatencyAsync(BenchContext context, IServiceProvider services)
+    {
+        var storage = services.GetRequiredService<EnvFabric.Core.Storage.StorageAccount>();
+        var queue = storage.Queues.GetQueueClient("latency" + Guid.NewGuid().ToString("N")[..8]);
+        await queue.CreateAsync();
+        var jobs = services.GetRequiredService<RunnerJobTable>();
+        var send = new List<double>();
+        var receive = new List<double>();
+        var get = new List<double>();
+        for (var i = 0; i < 50; i++)
+        {
+            var w = Stopwatch.StartNew();
+            await queue.SendMessageAsync("x");
+            send.Add(w.Elapsed.TotalMilliseconds);
+            w.Restart();
+            await queue.ReceiveMessagesAsync(1);
+            receive.Add(w.Elapsed.TotalMilliseconds);
+            w.Restart();
+            await jobs.GetAsync("nope" + i);
+            get.Add(w.Elapsed.TotalMilliseconds);
+        }
+
+        context.Report("runner.detail.queue_send_ms.p50", BenchmarkSuites.Percentile(send, 50));
+        context.Report("runner.detail.queue_receive_ms.p50", BenchmarkSuites.Percentile(receive, 50));
+        context.Report("runner.detail.table_get_ms.p50", BenchmarkSuites.Percentile(get, 50));
+        await queue.DeleteAsync();
     }
 
     /// <summary>Times when each JobCompleted has been handed to the durable client and stored.</summary>

@@ -31,6 +31,11 @@ public static class RunnerHostingExtensions
         var configuration = builder.Configuration;
         var services = builder.Services;
 
+        // Process starts (fork/exec) and /proc reads block a pool thread briefly; with many jobs the pool's slow
+        // thread injection would otherwise add latency to dispatch.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), io);
+
         services.AddOptions<EnvFabricOptions>().Configure(o => SettingsBinding.Bind(configuration, o)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RunnerOptions>().Configure(o => RunnerOptions.Bind(configuration, o)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

@@ -32,6 +32,8 @@ public sealed class JobQueueConsumer(
     private readonly SemaphoreSlim _wake = new(0);
     private readonly List<Task> _running = [];
 
+    private static readonly TimeSpan HotWindow = TimeSpan.FromMilliseconds(200);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await _queue.CreateIfNotExistsAsync(cancellationToken: stoppingToken);
@@ -40,6 +42,7 @@ public sealed class JobQueueConsumer(
         var minDelay = TimeSpan.FromMilliseconds(_options.PollMinMilliseconds);
         var maxDelay = TimeSpan.FromMilliseconds(Math.Max(_options.PollMinMilliseconds, _options.PollMaxMilliseconds));
         var delay = minDelay;
+        var lastActivity = time.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -74,11 +77,20 @@ public sealed class JobQueueConsumer(
             if (messages.Length == 0)
             {
                 _slots.Release();
-                await WaitAsync(delay, stoppingToken);
-                delay = TimeSpan.FromTicks(Math.Min(maxDelay.Ticks, delay.Ticks * 2));
+
+                // Backoff while idle, but stay at the shortest interval for a moment after any activity: a job that
+                // just finished or arrived is often followed by the next one from the same producer.
+                var woken = await WaitAsync(delay, stoppingToken);
+                if (woken)
+                {
+                    lastActivity = time.GetTimestamp();
+                }
+
+                delay = time.GetElapsedTime(lastActivity) < HotWindow ? minDelay : TimeSpan.FromTicks(Math.Min(maxDelay.Ticks, delay.Ticks * 2));
                 continue;
             }
 
+            lastActivity = time.GetTimestamp();
             delay = minDelay;
             for (var i = 0; i < messages.Length; i++)
             {
@@ -131,14 +143,16 @@ public sealed class JobQueueConsumer(
         base.Dispose();
     }
 
-    private async Task WaitAsync(TimeSpan delay, CancellationToken stoppingToken)
+    /// <summary>Waits <paramref name="delay"/>; true when a finished job woke the loop early.</summary>
+    private async Task<bool> WaitAsync(TimeSpan delay, CancellationToken stoppingToken)
     {
         try
         {
-            await _wake.WaitAsync(delay, stoppingToken);
+            return await _wake.WaitAsync(delay, stoppingToken);
         }
         catch (OperationCanceledException)
         {
+            return false;
         }
     }
 
@@ -208,6 +222,9 @@ public sealed class JobQueueConsumer(
                 await renewal.CancelAsync();
                 await renewing;
             }
+
+            // Poll again now rather than after the delete below: the producer may already have sent the next job.
+            _wake.Release();
 
             // Acknowledge only now: the result is stored (jobs table) and reported. A crash before this line
             // redelivers the message; the finished row turns that delivery into a re-report. Once in effect.
