@@ -98,6 +98,13 @@ public sealed class ToolDiscovery(RunnerOptions options, DataPaths paths, ILogge
                 .Select(d => (Path.Combine(d, "bin", "python"), "pyenv")));
         }
 
+        // Interpreters uv installed on the share (UV_PYTHON_INSTALL_DIR): the same path on every runner.
+        if (Directory.Exists(paths.Python))
+        {
+            candidates.AddRange(Directory.GetDirectories(paths.Python).Order(StringComparer.Ordinal)
+                .Select(d => (Path.Combine(d, "bin", "python3"), "uv")));
+        }
+
         foreach (var dir in pathVariable.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             // pyenv's shims dispatch to the versions listed above.

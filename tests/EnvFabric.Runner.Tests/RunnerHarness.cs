@@ -57,7 +57,8 @@ public sealed class RunnerHarness : IAsyncDisposable
         ["RUNNER_SAMPLE_MS"] = "100",
     };
 
-    public static async Task<RunnerHarness> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? overrides = null)
+    /// <summary>Starts a runner; with <paramref name="durableEvents"/> it reports through the durable client instead of the recording sink.</summary>
+    public static async Task<RunnerHarness> StartAsync(AzuriteFixture azurite, IDictionary<string, string?>? overrides = null, bool durableEvents = false)
     {
         var share = new TempDirectory("envfabric-share");
         var settings = BaseSettings(azurite, share.Path, AzuriteFixture.UniqueName("r"));
@@ -69,7 +70,13 @@ public sealed class RunnerHarness : IAsyncDisposable
         var sink = new RecordingSink();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Development" });
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
-        builder.Services.AddSingleton<IJobEventSink>(sink);
+        if (!durableEvents)
+        {
+            builder.Services.AddSingleton<IJobEventSink>(sink);
+        }
+
+        // Before AddRunner too: it reads the durable hub name while registering the client.
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.AddRunner();
 
         // Added last so they win over local.settings.json and the environment.
