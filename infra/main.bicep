@@ -48,7 +48,8 @@ var suffix = uniqueString(resourceGroup().id, baseName)
 var storageName = take('${baseName}st${suffix}', 24)
 var shareAccountName = take('${baseName}nfs${suffix}', 24)
 var shareName = 'envfabric'
-var dataRoot = '/mnt/envfabric'
+// The runner image (container-runner/Dockerfile) keeps uv's cache, interpreters and conda packages under /mnt/nas.
+var dataRoot = '/mnt/nas'
 
 // Built-in role definition ids.
 var roles = {
