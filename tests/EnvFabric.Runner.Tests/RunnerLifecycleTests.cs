@@ -140,4 +140,25 @@ public sealed class RunnerLifecycleTests(RunnerFixture fixture)
         Assert.Contains("line 59999\n", log);
         Assert.True(RunnerLogs.IsComplete(log));
     }
+
+    [Fact]
+    public async Task Runner_MaxConcurrentTasks_MoreJobsWaitInTheQueue()
+    {
+        await using var runner = await RunnerHarness.StartAsync(fixture.Azurite, new Dictionary<string, string?> { ["MAX_CONCURRENT_TASKS"] = "2" });
+        var env = Path.Combine(runner.Paths.Envs, "limit");
+        Assert.Equal(0, await RunnerHarness.RunToolAsync("python3", "-m", "venv", "--without-pip", Path.Combine(env, ".venv")));
+        var dir = runner.ScriptDirectory(("main.py", "import os, sys, time\nopen(sys.argv[1], 'w').write(str(time.time()))\ntime.sleep(1.2)\nopen(sys.argv[1], 'a').write(' ' + str(time.time()))\n"));
+        var jobs = Enumerable.Range(0, 5).Select(i => runner.Script(dir, env, $"python main.py span{i}")).ToList();
+
+        foreach (var job in jobs)
+        {
+            await runner.Queue.EnqueueAsync(job);
+        }
+
+        var results = await Task.WhenAll(jobs.Select(j => runner.Sink.WaitForCompletedAsync(j.JobId, TimeSpan.FromSeconds(90))));
+        Assert.All(results, r => Assert.Equal(JobStatus.Succeeded, r.Status));
+        var spans = Enumerable.Range(0, 5).Select(i => File.ReadAllText(Path.Combine(dir, $"span{i}")).Split(' ').Select(double.Parse).ToArray()).ToList();
+        var mostAtOnce = spans.Max(s => spans.Count(o => o[0] <= s[0] && s[0] < o[1]));
+        Assert.Equal(2, mostAtOnce);
+    }
 }
