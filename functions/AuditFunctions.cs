@@ -4,6 +4,7 @@ using EnvFabric.Functions.Auth;
 using EnvFabric.Functions.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using EnvFabric.Functions.Extensions;
 
 namespace EnvFabric.Functions;
 
@@ -16,7 +17,8 @@ public static class AuditFunctions
     public static RouteGroupBuilder MapAuditFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        var group = routes.MapGroup("/audit").WithTags("Audit").RequireAuthorization(AuthPolicies.Admin);
+        var group = routes.MapGroup("/api/audit").WithTags("Audit").RequireAuthorization(AuthPolicies.Admin)
+            .AddEndpointFilter(EnvironmentReadiness.Filter);
         group.MapGet("/", QueryAudit);
         return group;
     }

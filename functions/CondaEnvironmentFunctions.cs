@@ -1,6 +1,7 @@
 using EnvFabric.Core.Environments;
 using EnvFabric.Functions.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using EnvFabric.Functions.Extensions;
 
 namespace EnvFabric.Functions;
 
@@ -14,7 +15,8 @@ public static partial class CondaEnvironmentFunctions
     public static RouteGroupBuilder MapCondaEnvironmentFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        var group = routes.MapGroup("/conda").WithTags("Environments (conda)");
+        var group = routes.MapGroup("/api/conda").WithTags("Environments (conda)")
+            .AddEndpointFilter(EnvironmentReadiness.Filter);
         group.MapGet("/environments", ListEnvironments);
         group.MapGet("/environment/{name}", GetEnvironment);
         group.MapGet("/python-versions", GetPythonVersions);

@@ -6,6 +6,7 @@ using EnvFabric.Core.Validation;
 using EnvFabric.Functions.Http;
 using EnvFabric.Orchestrations.Environments;
 using Microsoft.AspNetCore.Http.HttpResults;
+using EnvFabric.Functions.Extensions;
 
 namespace EnvFabric.Functions;
 
@@ -19,7 +20,8 @@ public static partial class FabricEnvironmentFunctions
     public static RouteGroupBuilder MapFabricEnvironmentFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        var group = routes.MapGroup("/envs").WithTags("Environments (fabric)");
+        var group = routes.MapGroup("/envs").WithTags("Environments (fabric)")
+            .AddEndpointFilter(EnvironmentReadiness.Filter);
         group.MapPost("/", CreateEnvironment).DisableRequestTimeout();
         group.MapGet("/{workflowId}/{nodeId}/export", ExportEnvironment);
         group.MapPost("/{workflowId}/{nodeId}/sync", SyncEnvironment).DisableRequestTimeout();

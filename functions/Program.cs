@@ -8,6 +8,7 @@ builder.AddFunctionsHttpLimits();
 builder.AddFunctionsCompression();
 builder.AddFunctionsOpenApi();
 builder.AddDurableTaskHost();
+builder.AddEnvironments();
 
 var app = builder.Build();
 app.UseFunctionsCompression();
@@ -21,6 +22,9 @@ var root = app.MapFunctionsRoot();
 root.MapHealthFunctions();
 root.MapAuthFunctions();
 root.MapKeysFunctions();
+root.MapCondaEnvironmentFunctions();
+root.MapAuditFunctions();
+root.MapFabricEnvironmentFunctions();
 app.MapOpenApiFunctions();
 app.MapDurableManagementFunctions();
 

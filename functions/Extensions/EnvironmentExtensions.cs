@@ -54,6 +54,7 @@ public static class EnvironmentExtensions
         services.TryAddSingleton<RunnerCapabilitiesView>();
         services.TryAddSingleton<EnvBuildStarter>();
         services.AddDurableTaskRegistrations().AddEnvironmentOrchestrations();
+        services.TryAddSingleton<EnvironmentReadiness>();
         services.AddHostedService<EnvironmentStartup>();
         services.TryAddSingleton<EnvironmentCleanupTimer>();
         services.AddHostedService(sp => sp.GetRequiredService<EnvironmentCleanupTimer>());
@@ -75,9 +76,38 @@ public static class EnvironmentExtensions
 }
 
 /// <summary>
+/// Whether the environment storage passed the start-up check. Environment endpoints wait for it (a filter on
+/// their groups), so no request races table creation; when the check failed they answer 503 with its reason.
+/// </summary>
+public sealed class EnvironmentReadiness
+{
+    private readonly TaskCompletionSource<string?> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Null when ready, else why the environment API is unavailable.</summary>
+    public Task<string?> WaitAsync(CancellationToken cancellationToken) => _ready.Task.WaitAsync(cancellationToken);
+
+    internal void Succeeded() => _ready.TrySetResult(null);
+
+    internal void Failed(string reason) => _ready.TrySetResult(reason);
+
+    /// <summary>An endpoint filter holding requests until the check is done; 503 in the path's dialect when it failed.</summary>
+    public static async ValueTask<object?> Filter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        var http = context.HttpContext;
+        var reason = await http.RequestServices.GetRequiredService<EnvironmentReadiness>().WaitAsync(http.RequestAborted);
+        return reason is null
+            ? await next(context)
+            : Http.ErrorBodies.ForPath(http.Request.Path, StatusCodes.Status503ServiceUnavailable, "Environment storage is unavailable", reason);
+    }
+}
+
+/// <summary>
 /// Seed 001's <c>init_db()</c> + <c>SELECT 1</c>: at start the environment tables, the runner's job table and
 /// queue and the logs container are created or verified, then env_info files missing from the table are
-/// imported (seed 000's start-up load). Unreachable storage stops the host with a clear message.
+/// imported (seed 000's start-up load). Unreachable storage stops the host with a clear message. The check
+/// runs beside start-up rather than inside it, so /api/health can still report what is down meanwhile.
 /// </summary>
 internal sealed class EnvironmentStartup(
     IEnvironmentRepository environments,
@@ -88,35 +118,57 @@ internal sealed class EnvironmentStartup(
     StorageAccount storage,
     StorageNames names,
     DataPaths paths,
-    ILogger<EnvironmentStartup> logger) : IHostedService
+    EnvironmentReadiness readiness,
+    IHostApplicationLifetime lifetime,
+    ILogger<EnvironmentStartup> logger) : BackgroundService
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    private async Task EnsureStorageAsync(CancellationToken cancellationToken)
     {
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(Bound);
-        try
+        await environments.EnsureCreatedAsync(cancellationToken);
+        await locks.EnsureCreatedAsync(cancellationToken);
+        await audit.EnsureCreatedAsync(cancellationToken);
+        await jobs.EnsureCreatedAsync(cancellationToken);
+        await storage.Queues.GetQueueClient(RunnerStorage.JobQueue(names)).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await storage.Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(names)).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await storage.Blobs.GetBlobContainerClient(RunnerStorage.PayloadsContainer(names)).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Storage gets a grace period (it may start after the host, as Azurite often does); then the host stops.
+        var deadline = DateTime.UtcNow + Bound;
+        while (true)
         {
-            await environments.EnsureCreatedAsync(bounded.Token);
-            await locks.EnsureCreatedAsync(bounded.Token);
-            await audit.EnsureCreatedAsync(bounded.Token);
-            await jobs.EnsureCreatedAsync(bounded.Token);
-            await storage.Queues.GetQueueClient(RunnerStorage.JobQueue(names)).CreateIfNotExistsAsync(cancellationToken: bounded.Token);
-            await storage.Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(names)).CreateIfNotExistsAsync(cancellationToken: bounded.Token);
-            await storage.Blobs.GetBlobContainerClient(RunnerStorage.PayloadsContainer(names)).CreateIfNotExistsAsync(cancellationToken: bounded.Token);
-        }
-        catch (Exception ex) when (ex is RequestFailedException or OperationCanceledException or AggregateException or HttpRequestException)
-        {
-            throw new InvalidOperationException(
-                $"Storage at {storage.Description} is unreachable or refused the environment tables, queues and containers " +
-                $"({ex.GetType().Name}: {ex.Message}). Check {StorageAccount.SettingName} (Azurite running locally?).", ex);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            bounded.CancelAfter(Bound);
+            try
+            {
+                await EnsureStorageAsync(bounded.Token);
+                break;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is RequestFailedException or OperationCanceledException or AggregateException or HttpRequestException)
+            {
+                if (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+                    continue;
+                }
+
+                var reason = $"Storage at {storage.Description} is unreachable or refused the environment tables, queues and containers " +
+                    $"for {Bound.TotalSeconds:0} s ({ex.GetType().Name}: {ex.Message}). Check {StorageAccount.SettingName} (is Azurite running?).";
+                readiness.Failed(reason);
+                logger.EnvironmentStorageUnreachable(ex, reason);
+                Environment.ExitCode = 1;
+                lifetime.StopApplication();
+                return;
+            }
         }
 
         Directory.CreateDirectory(paths.Envs);
-        var imported = await importer.ImportMissingAsync(paths.Envs, cancellationToken);
+        var imported = await importer.ImportMissingAsync(paths.Envs, stoppingToken);
+        readiness.Succeeded();
         logger.EnvironmentsReady(imported.Count);
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -6,6 +6,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "Environments ready: tables and containers verified; {Imported} environment(s) imported from env_info")]
     public static partial void EnvironmentsReady(this ILogger logger, int imported);
 
+    [LoggerMessage(EventId = 1506, Level = LogLevel.Critical, Message = "Stopping the host: {Reason}")]
+    public static partial void EnvironmentStorageUnreachable(this ILogger logger, Exception exception, string reason);
+
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Idle cleanup started for {Environment} (unused since {LastUsed:u}); operation {OperationId}")]
     public static partial void CleanupStarted(this ILogger logger, string environment, DateTimeOffset lastUsed, string operationId);
 
