@@ -29,7 +29,7 @@ public static class RateLimitExtensions
         {
             var http = host.Value.Extensions.Http;
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.GlobalLimiter = PartitionedRateLimiter.CreateChained(PerKey(http.RateLimit.RequestsPerMinute), Concurrency(http.MaxConcurrentRequests));
+            o.GlobalLimiter = CreateGlobalLimiter(http.RateLimit.RequestsPerMinute, http.MaxConcurrentRequests);
             o.OnRejected = OnRejectedAsync;
         });
 
@@ -65,6 +65,10 @@ public static class RateLimitExtensions
             ? "key:" + key
             : "anonymous:" + (context.Connection.RemoteIpAddress?.ToString() ?? "local");
     }
+
+    /// <summary>Per key first (a rejected request never takes a concurrency slot), then the host-wide concurrency.</summary>
+    public static PartitionedRateLimiter<HttpContext> CreateGlobalLimiter(int requestsPerMinute, int maxConcurrentRequests) =>
+        PartitionedRateLimiter.CreateChained(PerKey(requestsPerMinute), Concurrency(maxConcurrentRequests));
 
     private static PartitionedRateLimiter<HttpContext> PerKey(int perMinute) =>
         PartitionedRateLimiter.Create<HttpContext, string>(context =>

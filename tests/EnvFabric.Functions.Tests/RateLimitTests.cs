@@ -1,5 +1,9 @@
 using System.Net;
+using EnvFabric.Functions.Auth;
+using EnvFabric.Functions.Extensions;
 using EnvFabric.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Functions.Tests;
@@ -65,6 +69,55 @@ public sealed class RateLimitTests(AzuriteFixture azurite)
             using var response = await master.GetAsync(Me);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
+    }
+
+    [Fact]
+    public void GlobalLimiter_MaxConcurrentRequests_HoldsBackTheNextUntilOneEnds()
+    {
+        using var limiter = RateLimitExtensions.CreateGlobalLimiter(requestsPerMinute: 0, maxConcurrentRequests: 2);
+        var a = Keyed("a");
+        var b = Keyed("b");
+
+        using var first = limiter.AttemptAcquire(a);
+        using var second = limiter.AttemptAcquire(b);
+        var third = limiter.AttemptAcquire(Keyed("c"));
+
+        Assert.True(first.IsAcquired);
+        Assert.True(second.IsAcquired);
+        Assert.False(third.IsAcquired);
+        third.Dispose();
+        first.Dispose();
+        using var afterOne = limiter.AttemptAcquire(Keyed("c"));
+        Assert.True(afterOne.IsAcquired);
+        using var health = limiter.AttemptAcquire(Health());
+        Assert.True(health.IsAcquired, "health is never held back");
+    }
+
+    [Fact]
+    public void GlobalLimiter_PerKey_CountsEachKeyApartAndTellsWhenToRetry()
+    {
+        using var limiter = RateLimitExtensions.CreateGlobalLimiter(requestsPerMinute: 2, maxConcurrentRequests: 100);
+
+        using var a1 = limiter.AttemptAcquire(Keyed("a"));
+        using var a2 = limiter.AttemptAcquire(Keyed("a"));
+        using var a3 = limiter.AttemptAcquire(Keyed("a"));
+        using var b1 = limiter.AttemptAcquire(Keyed("b"));
+
+        Assert.True(a1.IsAcquired && a2.IsAcquired);
+        Assert.False(a3.IsAcquired);
+        Assert.True(a3.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var retryAfter));
+        Assert.True(retryAfter > TimeSpan.Zero && retryAfter <= TimeSpan.FromMinutes(1));
+        Assert.True(b1.IsAcquired);
+    }
+
+    private static DefaultHttpContext Keyed(string key) =>
+        new() { User = new KeyIdentity(key, KeyRoles.User, "ns", key).ToPrincipal("test") };
+
+    private static DefaultHttpContext Health()
+    {
+        var context = new DefaultHttpContext();
+        context.SetEndpoint(new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(new EndpointNameMetadata("Health")), "Health"));
+        return context;
     }
 
     [Fact]
