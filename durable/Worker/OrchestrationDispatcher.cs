@@ -31,6 +31,18 @@ internal sealed class OrchestrationDispatcher : IDisposable
     private readonly ConcurrentDictionary<string, InstanceSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, (CancellationTokenSource Cts, Task Loop)> _listeners = new();
     private readonly ConcurrentDictionary<Task, bool> _episodes = new();
+
+    /// <summary>
+    /// Histories this worker wrote last, by instance: while it owns the partition it is the only writer, so the next
+    /// episode needs no table read (a partition query, a full scan on Azurite). A stale entry cannot corrupt
+    /// anything: the checkpoint is conditional on the sentinel's ETag. Entries go when the partition does.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (HistoryState State, int Partition)> _historyCache = new(StringComparer.Ordinal);
+
+    /// <summary>Instances whose next episode must read history (after a conflict).</summary>
+    private readonly ConcurrentDictionary<string, bool> _mustRead = new(StringComparer.Ordinal);
+
+    private const int HistoryCacheCapacity = 20_000;
     private CancellationToken _stopping;
 
     public OrchestrationDispatcher(TaskHubStorage storage, TaskRegistry registry, IServiceProvider services, ILoggerFactory loggerFactory)
@@ -81,6 +93,11 @@ internal sealed class OrchestrationDispatcher : IDisposable
             await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
         }
 
+        foreach (var cached in _historyCache.Where(c => c.Value.Partition == partition).ToArray())
+        {
+            _historyCache.TryRemove(cached);
+        }
+
         foreach (var session in running)
         {
             lock (session.Sync)
@@ -117,6 +134,11 @@ internal sealed class OrchestrationDispatcher : IDisposable
             {
                 if (!session.Running && session.Pending.Count == 0 && session.LastActive < cutoff)
                 {
+                    if (session.History is { } idle && !IsFinished(idle))
+                    {
+                        CacheHistory(session.InstanceId, session.Partition, idle);
+                    }
+
                     session.Removed = true;
                     session.Reset();
                     _sessions.TryRemove(new KeyValuePair<string, InstanceSession>(session.InstanceId, session));
@@ -269,6 +291,11 @@ internal sealed class OrchestrationDispatcher : IDisposable
 
                     if (!_options.ExtendedSessionsEnabled || session.PartitionToken.IsCancellationRequested)
                     {
+                        if (!session.PartitionToken.IsCancellationRequested && session.History is { } idle && !IsFinished(idle))
+                        {
+                            CacheHistory(session.InstanceId, session.Partition, idle);
+                        }
+
                         session.Removed = true;
                         session.Reset();
                         _sessions.TryRemove(new KeyValuePair<string, InstanceSession>(session.InstanceId, session));
@@ -297,6 +324,8 @@ internal sealed class OrchestrationDispatcher : IDisposable
             catch (CheckpointConflictException)
             {
                 _logger.CheckpointConflict(session.InstanceId);
+                _mustRead[session.InstanceId] = true;
+                _historyCache.TryRemove(session.InstanceId, out _);
                 session.Reset();
                 await AbandonAsync(session, batch, DeferDelay).ConfigureAwait(false);
             }
@@ -307,6 +336,8 @@ internal sealed class OrchestrationDispatcher : IDisposable
             catch (Exception ex)
             {
                 _logger.EpisodeFailed(ex, session.InstanceId);
+                _mustRead[session.InstanceId] = true;
+                _historyCache.TryRemove(session.InstanceId, out _);
                 session.Reset();
                 await AbandonAsync(session, batch, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             }
@@ -324,7 +355,20 @@ internal sealed class OrchestrationDispatcher : IDisposable
         {
             session.Executor?.Dispose();
             session.Executor = null;
-            session.History = await _storage.ReadHistoryAsync(instanceId, ct).ConfigureAwait(false);
+            if (!_mustRead.ContainsKey(instanceId) && _historyCache.TryRemove(instanceId, out var cached))
+            {
+                session.History = cached.State;
+            }
+            else if (!_mustRead.ContainsKey(instanceId) && batch.Any(m => m.Message.Event!.EventType == EventType.ExecutionStarted))
+            {
+                // A start message almost always means a new instance: assume no history and let the sentinel's
+                // Add fail if there is one (a reused id), which forces a read on the retry.
+                session.History = new HistoryState();
+            }
+            else
+            {
+                session.History = await _storage.ReadHistoryAsync(instanceId, ct).ConfigureAwait(false);
+            }
         }
 
         var history = session.History;
@@ -629,6 +673,7 @@ internal sealed class OrchestrationDispatcher : IDisposable
         //    gets a conflict and abandons its work item, so state changes take effect once.
         history.SentinelETag = await _storage.AppendHistoryAsync(instanceId, executionId, appended, history.Events.Count, history.SentinelETag, finished, ct).ConfigureAwait(false);
         history.Events.AddRange(appended);
+        _mustRead.TryRemove(instanceId, out _);
 
         // 3. The Instances row, which clients read.
         var row = new TableEntity(KeySanitizer.EscapePartitionKey(instanceId), "")
@@ -700,6 +745,20 @@ internal sealed class OrchestrationDispatcher : IDisposable
 
             return instanceRow;
         }
+    }
+
+    private void CacheHistory(string instanceId, int partition, HistoryState history)
+    {
+        if (_historyCache.Count >= HistoryCacheCapacity)
+        {
+            // Crude eviction: drop an arbitrary tenth; a miss only costs a table read.
+            foreach (var key in _historyCache.Keys.Take(HistoryCacheCapacity / 10).ToArray())
+            {
+                _historyCache.TryRemove(key, out _);
+            }
+        }
+
+        _historyCache[instanceId] = (history, partition);
     }
 
     private static TimeSpan Age(ReceivedMessage received) =>
