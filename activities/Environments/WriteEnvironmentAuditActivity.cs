@@ -27,7 +27,7 @@ public sealed class WriteEnvironmentAuditActivity(IAuditLog audit) : TaskActivit
                 Who = build.Who,
                 ClientIp = build.ClientIp,
                 Inputs = build.InputsJson,
-                Outcome = input.Succeeded ? "succeeded" : "failed",
+                Outcome = !input.Succeeded ? "failed" : input.Error is null ? "succeeded" : "partial",
                 DurationMs = (long)Math.Max(0, (input.FinishedAt - build.RequestedAt).TotalMilliseconds),
                 Error = input.Error,
                 OperationId = input.OperationId,

@@ -212,7 +212,10 @@ public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBu
 
         if (succeeded)
         {
-            return baseResult;
+            // Some requested packages failed while the rest installed: still a success, but said in the audit.
+            return probe.FailedPackages.Count == 0
+                ? baseResult
+                : baseResult with { Error = "not installed: " + string.Join("; ", probe.FailedPackages.Select(f => $"{f.Package} ({f.Error})")) };
         }
 
         var code = probe.FailedPackages.Count > 0 && probe.Status == "failed" ? EnvErrorCodes.PackageResolutionFailed : EnvErrorCodes.UvExecutionError;
