@@ -44,6 +44,9 @@ param maxConcurrentTasks int = 50
 @description('Package index for uv/pip; empty means PyPI.')
 param pipIndexUrl string = ''
 
+@description('Durable task hub shared by the host and the runner (host.json extensions.durableTask.hubName).')
+param hubName string = 'EnvFabric'
+
 var suffix = uniqueString(resourceGroup().id, baseName)
 var storageName = take('${baseName}st${suffix}', 24)
 var shareAccountName = take('${baseName}nfs${suffix}', 24)
@@ -242,6 +245,8 @@ var commonEnv = [
   { name: 'DATA_ROOT', value: dataRoot }
   { name: 'MAX_CONCURRENT_TASKS', value: string(maxConcurrentTasks) }
   { name: 'PIP_INDEX_URL', value: pipIndexUrl }
+  // The runner image has no host.json: both processes take the hub from here, so they meet on one hub.
+  { name: 'AzureFunctionsJobHost__extensions__durableTask__hubName', value: hubName }
 ]
 
 var shareVolume = [
