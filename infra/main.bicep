@@ -307,19 +307,19 @@ resource hostApp 'Microsoft.App/containerApps@2025-01-01' = {
             { name: 'FUNCTIONS_MASTER_KEY', secretRef: 'master-key' }
           ])
           volumeMounts: shareMount
+          // Probes use the port, not /api/health: that answers 503 when the runner is down, which must not take
+          // the API out of rotation or restart a healthy host. /api/health is for monitoring.
           probes: [
             {
               type: 'Readiness'
-              httpGet: {
-                path: '/api/health'
+              tcpSocket: {
                 port: 8080
               }
               periodSeconds: 10
             }
             {
               type: 'Liveness'
-              httpGet: {
-                path: '/api/health'
+              tcpSocket: {
                 port: 8080
               }
               periodSeconds: 30

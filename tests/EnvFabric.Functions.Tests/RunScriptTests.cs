@@ -135,7 +135,8 @@ public sealed class RunScriptTests
         var template = arm.RootElement.GetRawText();
         Assert.Contains("AzureWebJobsStorage__accountName", template, StringComparison.Ordinal);
         Assert.Contains("NfsAzureFile", template, StringComparison.Ordinal);
-        Assert.Contains("/api/health", template, StringComparison.Ordinal);
+        Assert.Contains("AzureFunctionsJobHost__extensions__durableTask__hubName", template, StringComparison.Ordinal);
+        Assert.Contains("tcpSocket", template, StringComparison.Ordinal);
     }
 
     /// <summary>The CLI from the pinned Azure.Bicep.CommandLine package (restored with the solution, by infra/EnvFabric.Infra.csproj).</summary>
