@@ -19,6 +19,7 @@ public static class AuthFunctions
         var group = app.MapGroup("/api/auth").WithTags("Auth");
         group.MapPost("/login", Login)
             .AllowAnonymous()
+            .Produces<CondaError>(StatusCodes.Status401Unauthorized)
             .WithName("Login")
             .WithSummary("Opens a session: the key in the body ({\"key\": ...}), the x-functions-key header or the code query.");
         group.MapPost("/logout", (Delegate)Logout)

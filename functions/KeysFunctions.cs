@@ -16,12 +16,15 @@ public static class KeysFunctions
         ArgumentNullException.ThrowIfNull(app);
         var group = app.MapGroup("/api/keys").WithTags("Keys").RequireAuthorization(AuthPolicies.Admin);
         group.MapPost("/", CreateKey)
+            .Produces<CondaError>(StatusCodes.Status400BadRequest)
+            .Produces<CondaError>(StatusCodes.Status409Conflict)
             .WithName("CreateKey")
             .WithSummary("Creates a named key with a role and a namespace; the response holds the secret, shown only this once.");
         group.MapGet("/", ListKeys)
             .WithName("ListKeys")
             .WithSummary("Names, roles, namespaces and creation times of the named keys (no secrets).");
         group.MapDelete("/{name}", RevokeKey)
+            .Produces<CondaError>(StatusCodes.Status404NotFound)
             .WithName("RevokeKey")
             .WithSummary("Revokes a named key; it and the sessions opened with it stop working at once.");
         return app;

@@ -60,6 +60,15 @@ public static class OpenApiExtensions
                     return Task.CompletedTask;
                 }
 
+                // What the auth and limit middleware may answer before the handler runs, in the route's error format.
+                operation.Responses ??= new OpenApiResponses();
+                operation.Responses.TryAdd("401", new OpenApiResponse { Description = "No key or session, or a key that is not valid" });
+                operation.Responses.TryAdd("429", new OpenApiResponse { Description = "Over the key's requests per minute (see Retry-After), or the host is at maxConcurrentRequests" });
+                if (metadata.OfType<IAuthorizeData>().Any(a => a.Policy == AuthPolicies.Admin))
+                {
+                    operation.Responses.TryAdd("403", new OpenApiResponse { Description = "The key is not an admin key" });
+                }
+
                 // Any one of the three will do: one requirement object per alternative.
                 operation.Security =
                 [

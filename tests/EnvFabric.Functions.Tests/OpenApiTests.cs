@@ -38,6 +38,13 @@ public sealed class OpenApiTests(AzuriteFixture azurite)
         Assert.Contains("functionKey", listSecurity);
         Assert.Contains("functionKeyQuery", listSecurity);
         Assert.False(health.GetProperty("get").TryGetProperty("security", out _), "health needs no key");
+        var createResponses = keys.GetProperty("post").GetProperty("responses");
+        foreach (var status in new[] { "201", "400", "401", "403", "409", "429" })
+        {
+            Assert.True(createResponses.TryGetProperty(status, out _), $"POST /api/keys documents {status}");
+        }
+
+        Assert.False(health.GetProperty("get").GetProperty("responses").TryGetProperty("401", out _));
     }
 
     [Fact]
