@@ -25,6 +25,9 @@ public static class DurableEventSinkExtensions
     /// <summary>The Functions setting that overrides host.json's hub name.</summary>
     public const string HubNameSetting = "AzureFunctionsJobHost:extensions:durableTask:hubName";
 
+    /// <summary>The Functions setting that overrides host.json's partition count (the client must agree with the host on it).</summary>
+    public const string PartitionCountSetting = "AzureFunctionsJobHost:extensions:durableTask:storageProvider:partitionCount";
+
     public static IServiceCollection AddDurableEventSink(this IServiceCollection services, IConfiguration configuration, string baseDirectory)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -34,8 +37,15 @@ public static class DurableEventSinkExtensions
             return services;
         }
 
-        var hubName = configuration[HubNameSetting] ?? HubNameFromHostJson(baseDirectory) ?? "EnvFabric";
-        services.AddDurableTaskClient(o => o.HubName = hubName);
+        // Events go to the control queue of the instance's partition: hub and partition count must be the host's.
+        var hostJson = ReadHostJsonDurable(baseDirectory);
+        var hubName = configuration[HubNameSetting] ?? hostJson.HubName ?? "EnvFabric";
+        var partitions = int.TryParse(configuration[PartitionCountSetting], out var p) ? p : hostJson.PartitionCount ?? 4;
+        services.AddDurableTaskClient(o =>
+        {
+            o.HubName = hubName;
+            o.PartitionCount = partitions;
+        });
         services.AddOptions<DurableTaskOptions>().Configure<StorageAccount>((o, storage) =>
         {
             o.BlobServiceClient = storage.Blobs;
@@ -46,20 +56,23 @@ public static class DurableEventSinkExtensions
         return services;
     }
 
-    /// <summary>The hub the host uses: <c>extensions.durableTask.hubName</c> of the host.json beside local.settings.json.</summary>
-    private static string? HubNameFromHostJson(string baseDirectory)
+    /// <summary><c>extensions.durableTask</c> of the host.json beside local.settings.json, when there is one.</summary>
+    private static (string? HubName, int? PartitionCount) ReadHostJsonDurable(string baseDirectory)
     {
         var path = Path.Combine(baseDirectory, "host.json");
         if (!File.Exists(path))
         {
-            return null;
+            return (null, null);
         }
 
         using var document = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        return document.RootElement.TryGetProperty("extensions", out var extensions)
-            && extensions.TryGetProperty("durableTask", out var durable)
-            && durable.TryGetProperty("hubName", out var hub) && hub.ValueKind == JsonValueKind.String
-            ? hub.GetString()
-            : null;
+        if (!document.RootElement.TryGetProperty("extensions", out var extensions) || !extensions.TryGetProperty("durableTask", out var durable))
+        {
+            return (null, null);
+        }
+
+        var hub = durable.TryGetProperty("hubName", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString() : null;
+        int? partitions = durable.TryGetProperty("storageProvider", out var provider) && provider.TryGetProperty("partitionCount", out var pc) && pc.TryGetInt32(out var count) ? count : null;
+        return (hub, partitions);
     }
 }

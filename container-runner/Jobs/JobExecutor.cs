@@ -87,8 +87,9 @@ public sealed class JobExecutor(
                 : job is ScriptJob s ? await RunScriptAsync(s, processes, cancellationToken)
                 : await RunEnvironmentJobAsync(job, processes, log, cancellationToken);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or System.Text.Json.JsonException or InvalidOperationException or Tomlyn.TomlException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // A failing job step (unreadable tool output, a file system error) fails the job, never the runner.
             logger.JobCrashed(ex, job.JobId);
             outcome = EnvironmentOutcome.Failed(ex.Message);
         }
@@ -146,12 +147,34 @@ public sealed class JobExecutor(
         // The result is stored before it is announced: a crash after this point redelivers the message, the
         // finished row stops a second run, and the same result is raised again.
         await markRunning;
-        await Task.WhenAll(log.CompleteAsync(RunnerLogs.CompletionLine(result), cancellationToken), jobs.MarkFinishedAsync(result, CancellationToken.None));
+        var logged = CompleteLogAsync(log, result);
+        await jobs.MarkFinishedAsync(result, CancellationToken.None);
+        if (!await logged)
+        {
+            // Rare: the log could not be finished; the stored result says so (still before it is announced).
+            result = result with { LogComplete = false };
+            await jobs.MarkFinishedAsync(result, CancellationToken.None);
+        }
+
         await started;
         await ReportAsync(RunnerEvents.Completed, job, () => events.CompletedAsync(job.InstanceId, new JobCompletedEvent(job.JobId, result), CancellationToken.None));
         state.ActiveJobs.TryRemove(job.JobId, out _);
         logger.JobFinished(job.JobId, RunnerJson.Serialize(result.Status).Trim('"'), result.ExitCode, result.DurationSeconds);
         return result;
+    }
+
+    private async Task<bool> CompleteLogAsync(JobLogWriter log, JobResult result)
+    {
+        try
+        {
+            await log.CompleteAsync(RunnerLogs.CompletionLine(result), CancellationToken.None);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.ReportFailed(ex, "log completion", result.JobId);
+            return false;
+        }
     }
 
     /// <summary>Re-raises the stored result of a job that already finished (its first Completed may have been lost).</summary>

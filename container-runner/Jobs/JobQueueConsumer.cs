@@ -219,6 +219,7 @@ public sealed class JobQueueConsumer(
             }
             finally
             {
+                state.ActiveJobs.TryRemove(job.JobId, out _);
                 await renewal.CancelAsync();
                 await renewing;
             }
@@ -234,9 +235,10 @@ public sealed class JobQueueConsumer(
         {
             // Not deleted: delivered again after its invisibility ends. At least once.
         }
-        catch (Exception ex) when (ex is RequestFailedException or IOException or JsonException or InvalidOperationException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Not deleted: delivered again after its invisibility ends, and the jobs table decides whether it runs.
+            // Not deleted: delivered again after its invisibility ends, and the jobs table decides whether it
+            // runs; after RUNNER_MAX_DEQUEUE deliveries it is failed instead. At least once.
             logger.JobCrashed(ex, jobIdForLog ?? message.MessageId);
         }
     }
@@ -303,12 +305,12 @@ public sealed class JobQueueConsumer(
             var jobId = Get("job_id");
             var instance = Get("instance_id");
             var logBlob = Get("log_blob_name");
-            if (string.IsNullOrWhiteSpace(jobId) || string.IsNullOrWhiteSpace(instance) || string.IsNullOrWhiteSpace(logBlob))
+            if (!RunnerJson.IsValidJobId(jobId) || string.IsNullOrWhiteSpace(instance) || string.IsNullOrWhiteSpace(logBlob))
             {
                 return null;
             }
 
-            return new ScriptJob { JobId = jobId, InstanceId = instance, LogBlobName = logBlob, EnvironmentDirectory = "", WorkingDirectory = "" };
+            return new ScriptJob { JobId = jobId!, InstanceId = instance!, LogBlobName = logBlob!, EnvironmentDirectory = "", WorkingDirectory = "" };
         }
         catch (JsonException)
         {

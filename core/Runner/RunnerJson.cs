@@ -47,6 +47,13 @@ public static class RunnerJson
                 return false;
             }
 
+            if (!IsValidJobId(job.JobId))
+            {
+                error = "job_id must be 1-200 characters without / \\ # ? or control characters";
+                job = null;
+                return false;
+            }
+
             error = null;
             return true;
         }
@@ -61,6 +68,10 @@ public static class RunnerJson
             return false;
         }
     }
+
+    /// <summary>A job id usable as a table key and a blob name part: 1-200 characters, none of <c>/ \ # ?</c> or control characters.</summary>
+    public static bool IsValidJobId(string? jobId) =>
+        !string.IsNullOrWhiteSpace(jobId) && jobId.Length <= 200 && jobId.IndexOfAny(['/', '\\', '#', '?']) < 0 && !jobId.Any(char.IsControl);
 
     private static JsonSerializerOptions CreateOptions()
     {

@@ -67,6 +67,7 @@ public sealed class ContractTests
     [InlineData("{\"kind\":\"teleport\",\"version\":1,\"job_id\":\"a\"}", "invalid job message")]
     [InlineData("{\"kind\":\"script\",\"version\":1,\"job_id\":\"a\"}", "invalid job message")]
     [InlineData("not json", "invalid job message")]
+    [InlineData("{\"kind\":\"env.delete\",\"job_id\":\"a/../b\",\"instance_id\":\"i\",\"log_blob_name\":\"l\",\"environment_directory\":\"/d\"}", "job_id must be")]
     [InlineData("[1]", "must be a JSON object")]
     public void RunnerJson_BadMessages_RefusedWithReason(string json, string reason)
     {

@@ -49,7 +49,10 @@ public sealed class DurableEventsTests(RunnerFixture fixture)
             r => r.AddOrchestrator<AwaitJobOrchestrator>());
         using var orchestrations = builder.Build();
         await orchestrations.StartAsync();
-        await using var runner = await RunnerHarness.StartAsync(fixture.Azurite, new Dictionary<string, string?> { [DurableEventSinkExtensions.HubNameSetting] = hub }, durableEvents: true);
+        await using var runner = await RunnerHarness.StartAsync(
+            fixture.Azurite,
+            new Dictionary<string, string?> { [DurableEventSinkExtensions.HubNameSetting] = hub, [DurableEventSinkExtensions.PartitionCountSetting] = "2" },
+            durableEvents: true);
         try
         {
             var env = Path.Combine(runner.Paths.Envs, "durable");
@@ -59,9 +62,26 @@ public sealed class DurableEventsTests(RunnerFixture fixture)
             var job = runner.Script(dir, env, "python main.py");
             var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(nameof(AwaitJobOrchestrator), job.JobId, new StartOrchestrationOptions(job.InstanceId));
 
+            // As in EnvBuild, the job is dispatched by a running orchestration.
+            using (var started = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                await client.WaitForInstanceStartAsync(instanceId, cancellation: started.Token);
+            }
+
             await runner.Queue.EnqueueAsync(job);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            var done = await client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, timeout.Token);
+            OrchestrationMetadata done;
+            try
+            {
+                done = await client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                var state = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
+                var history = await client.GetInstanceHistoryAsync(instanceId);
+                var row = await runner.Jobs.GetAsync(job.JobId);
+                throw new TimeoutException($"orchestration {state?.RuntimeStatus}, custom status {state?.SerializedCustomStatus}, history [{string.Join(", ", history.Select(h => h.ToString()))}], job row {row?.State} {row?.Result?.Status}");
+            }
 
             Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
             Assert.Equal(runner.RunnerId, done.ReadCustomStatusAs<string>());
