@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EnvFabric.Functions.Http;
@@ -83,6 +84,8 @@ public enum Dialect
 
 public sealed record CondaError(string Message, string? Error)
 {
+    /// <summary>First, as the seeds write it.</summary>
+    [JsonPropertyOrder(-1)]
     public bool Success => false;
 }
 
@@ -90,8 +93,10 @@ public sealed record FabricError(string ErrorCode, string Message);
 
 public sealed record V2Error(string Code, string Message)
 {
+    [JsonPropertyOrder(1)]
     public bool Success => false;
 
+    [JsonPropertyOrder(2)]
     public object? Data => null;
 }
 
