@@ -199,6 +199,12 @@ public static partial class FabricEnvironmentFunctions
             return Failure(result);
         }
 
+        if (result.FailedPackages.Count > 0)
+        {
+            // Seed 001 has no partial answer: a package that did not resolve is a resolution failure.
+            return Failure(result with { ErrorCode = EnvErrorCodes.PackageResolutionFailed });
+        }
+
         var after = await s.Environments.GetAsync(record.Name, s.Aborted) ?? record;
         return TypedResults.Ok(new FabricDependencyChange(
             id.WorkflowId,

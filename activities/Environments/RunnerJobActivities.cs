@@ -23,7 +23,7 @@ public sealed class DispatchRunnerJobActivity(IRunnerJobQueue queue, TimeProvide
         return new DispatchResponse(job.JobId, job.LogBlobName, time.GetUtcNow());
     }
 
-    internal static RunnerJob BuildJob(DispatchRequest input)
+    public static RunnerJob BuildJob(DispatchRequest input)
     {
         var b = input.Build;
         var log = LogBlobName(input.InstanceId);

@@ -212,10 +212,18 @@ public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBu
 
         if (succeeded)
         {
-            // Some requested packages failed while the rest installed: still a success, but said in the audit.
-            return probe.FailedPackages.Count == 0
-                ? baseResult
-                : baseResult with { Error = "not installed: " + string.Join("; ", probe.FailedPackages.Select(f => $"{f.Package} ({f.Error})")) };
+            if (probe.FailedPackages.Count == 0)
+            {
+                return baseResult;
+            }
+
+            var notInstalled = "not installed: " + string.Join("; ", probe.FailedPackages.Select(f => $"{f.Package} ({f.Error})"));
+
+            // A new or rebuilt environment without some of its packages is not the one asked for; an install
+            // into an existing one reports the failures beside what did install (seed 000's failed_packages).
+            return input.Operation is EnvOperations.Create or EnvOperations.Reset
+                ? baseResult with { Succeeded = false, ErrorCode = EnvErrorCodes.PackageResolutionFailed, Error = notInstalled }
+                : baseResult with { Error = notInstalled };
         }
 
         var code = probe.FailedPackages.Count > 0 && probe.Status == "failed" ? EnvErrorCodes.PackageResolutionFailed : EnvErrorCodes.UvExecutionError;

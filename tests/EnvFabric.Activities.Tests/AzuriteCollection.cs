@@ -1,0 +1,9 @@
+using EnvFabric.Testing;
+
+namespace EnvFabric.Activities.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
+{
+    public const string Name = "Azurite";
+}
