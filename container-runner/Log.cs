@@ -27,7 +27,7 @@ internal static partial class Log
     [LoggerMessage(4014, LogLevel.Error, "Job {JobId} failed in the runner")]
     public static partial void JobCrashed(this ILogger logger, Exception exception, string jobId);
 
-    [LoggerMessage(4015, LogLevel.Information, "Job {JobId} is held by live runner {RunnerId}: left for it")]
+    [LoggerMessage(4015, LogLevel.Information, "Job {JobId} is held by live runner {RunnerId}: its message is hidden again")]
     public static partial void JobHeldElsewhere(this ILogger logger, string jobId, string runnerId);
 
     [LoggerMessage(4016, LogLevel.Information, "Job {JobId}: control {Action}")]

@@ -190,14 +190,16 @@ public sealed class JobQueueConsumer(
                 return;
             }
 
-            if (existing?.State == RunnerJobStates.Running && existing.RunnerId != state.RunnerId
-                && !existing.IsStale(time.GetUtcNow(), RunnerDefaults.StaleAfter))
+            if (existing?.State == RunnerJobStates.Running
+                && (existing.RunnerId == state.RunnerId
+                    ? state.ActiveJobs.ContainsKey(job.JobId)
+                    : !existing.IsStale(time.GetUtcNow(), RunnerDefaults.StaleAfter)))
             {
                 logger.JobHeldElsewhere(job.JobId, existing.RunnerId!);
 
-                // Another live runner holds this job (our copy became visible while it runs): hide the message
-                // again instead of running the job twice; if that runner dies the message comes back and the
-                // stale heartbeat lets the next runner take it. At least once.
+                // A live runner (this one or another) holds this job and our copy became visible while it runs:
+                // hide the message again instead of running the job twice; if that runner dies the message comes
+                // back and the stale heartbeat lets the next runner take it. At least once.
                 await _queue.UpdateMessageAsync(receipt.MessageId, receipt.PopReceipt, visibilityTimeout: visibility, cancellationToken: stoppingToken);
                 return;
             }

@@ -161,4 +161,22 @@ public sealed class RunnerLifecycleTests(RunnerFixture fixture)
         var mostAtOnce = spans.Max(s => spans.Count(o => o[0] <= s[0] && s[0] < o[1]));
         Assert.Equal(2, mostAtOnce);
     }
+
+    [Fact]
+    public async Task Job_LongerThanVisibilityTimeout_MessageRenewedAndJobRunsOnce()
+    {
+        await using var runner = await RunnerHarness.StartAsync(fixture.Azurite, new Dictionary<string, string?> { ["RUNNER_VISIBILITY_TIMEOUT_SECONDS"] = "3" });
+        var env = Path.Combine(runner.Paths.Envs, "renew");
+        Assert.Equal(0, await RunnerHarness.RunToolAsync("python3", "-m", "venv", "--without-pip", Path.Combine(env, ".venv")));
+        var dir = runner.ScriptDirectory(("main.py", "import time\nopen('runs.txt', 'a').write('run\\n')\ntime.sleep(7)\n"));
+        var job = runner.Script(dir, env, "python main.py");
+
+        var result = await runner.RunAsync(job);
+        await Task.Delay(4000);
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal("run\n", File.ReadAllText(Path.Combine(dir, "runs.txt")));
+        Assert.Equal(1, runner.Sink.Count(job.JobId, RunnerEvents.Started));
+        Assert.Equal(1, runner.Sink.Count(job.JobId, RunnerEvents.Completed));
+    }
 }

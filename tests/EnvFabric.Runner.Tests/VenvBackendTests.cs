@@ -78,17 +78,18 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
     }
 
     [Fact]
-    public async Task CreateEnvironment_UnknownVersionOnly_EnvironmentCreatedWithFailedPackage()
+    public async Task CreateEnvironment_UnknownVersionAndRequirementsText_OthersInstalledUnknownIsFailedPackage()
     {
         var dir = Path.Combine(Runner.Paths.Envs, "unknown-" + Guid.NewGuid().ToString("N")[..6]);
-        var result = await Runner.RunAsync(new CreateEnvironmentJob { JobId = RunnerHarness.NewId(), InstanceId = "i2", LogBlobName = "env/unknown.log", EnvironmentDirectory = dir, PythonVersion = "3.11", Packages = ["alpha==7.0"] });
+        var result = await Runner.RunAsync(new CreateEnvironmentJob { JobId = RunnerHarness.NewId(), InstanceId = "i2", LogBlobName = "env/unknown.log", EnvironmentDirectory = dir, PythonVersion = "3.11", Packages = ["alpha==7.0"], RequirementsText = "# from requirements.txt\ngamma-tools==0.3.1\n" });
 
         Assert.Equal(JobStatus.Succeeded, result.Status);
         var failure = Assert.Single(result.FailedPackages);
         Assert.Equal("alpha==7.0", failure.Package);
         Assert.Contains("alpha==7.0", failure.Error);
         Assert.DoesNotContain(result.Packages!, p => p.Name == "alpha");
-        Assert.Empty(result.Dependencies!);
+        Assert.Equal(["gamma-tools==0.3.1"], result.Dependencies!);
+        Assert.Contains(new InstalledPackage("gamma-tools", "0.3.1"), result.Packages!);
         Assert.Contains("failed package alpha==7.0", await Runner.ReadLogAsync("env/unknown.log"));
     }
 
