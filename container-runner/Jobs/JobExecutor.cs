@@ -249,7 +249,12 @@ public sealed class JobExecutor(
 
         try
         {
-            return await backend.ExecuteAsync(job, context, limit.Token);
+            var outcome = await backend.ExecuteAsync(job, context, limit.Token);
+
+            // The process runner reports a cancelled token as "cancelled"; when it was this job's own limit, say so.
+            return outcome.Status == JobStatus.Cancelled && limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested && !processes.StopRequested
+                ? outcome with { Status = JobStatus.TimedOut, Error = $"the environment job timed out after {job.TimeoutSeconds ?? _options.EnvironmentJobTimeoutSeconds} s" }
+                : outcome;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

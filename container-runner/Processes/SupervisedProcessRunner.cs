@@ -26,6 +26,9 @@ public sealed class SupervisedProcessRunner(
 
     public DateTimeOffset? FirstStartedAt { get; private set; }
 
+    /// <summary>Whether a stop was requested for the job.</summary>
+    public bool StopRequested => control.StopRequested;
+
     public DateTimeOffset? LastExitedAt { get; private set; }
 
     public string StdoutTail => _stdoutTail.ToString();

@@ -128,4 +128,24 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
         Assert.Contains("start", result.StdoutTail);
         Assert.Contains("timed out", result.Error);
     }
+
+    [Fact]
+    public async Task EnvironmentJob_OverItsTimeout_TimedOutAndProcessTreeEnded()
+    {
+        var dir = Path.Combine(Runner.Paths.Envs, "slow-" + Guid.NewGuid().ToString("N")[..6]);
+        var result = await Runner.RunAsync(new CreateEnvironmentJob
+        {
+            JobId = RunnerHarness.NewId(),
+            InstanceId = "i5",
+            LogBlobName = "env/slow.log",
+            EnvironmentDirectory = dir,
+            PythonVersion = "3.11",
+            Packages = ["alpha"],
+            TimeoutSeconds = 1,
+        });
+
+        Assert.Equal(JobStatus.TimedOut, result.Status);
+        Assert.Contains("timed out after 1 s", result.Error);
+        Assert.True(RunnerLogs.IsComplete(await Runner.ReadLogAsync("env/slow.log")));
+    }
 }
