@@ -95,7 +95,7 @@ public sealed class CheckRunnerJobActivity(RunnerJobTable jobs, TimeProvider tim
         return new JobProbe { State = state, RunnerId = record.RunnerId, LastHeartbeat = record.LastHeartbeat };
     }
 
-    internal static JobProbe Summarize(string? runnerId, JobResult result) => new()
+    public static JobProbe Summarize(string? runnerId, JobResult result) => new()
     {
         State = "finished",
         RunnerId = runnerId ?? result.RunnerId,

@@ -88,8 +88,17 @@ public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBu
             {
                 var payload = await context.WaitForExternalEvent<JsonElement>(RunnerEvents.Completed, PollInterval);
 
-                // Events of an earlier attempt (another job id) are ignored; the table is the source of truth.
-                woken = JobIdOf(payload) == dispatched.JobId;
+                // Events of an earlier attempt (another job id) are ignored. The event carries the result, so
+                // the usual path needs no table read; the table stays the fallback when the payload is unreadable.
+                if (JobIdOf(payload) == dispatched.JobId)
+                {
+                    if (ResultOf(payload) is { } completed)
+                    {
+                        return CheckRunnerJobActivity.Summarize(completed.RunnerId, completed);
+                    }
+
+                    woken = true;
+                }
             }
             catch (TimeoutException)
             {
@@ -159,26 +168,25 @@ public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBu
             result = result with { Succeeded = false, ErrorCode = EnvErrorCodes.UvExecutionError, Error = "recording the environment failed: " + ex.FailureDetails.ErrorMessage };
         }
 
+        // The audit and the release are independent: run them side by side (fan-out, one replay episode).
+        var audit = context.CallActivityAsync<bool>(
+            WriteEnvironmentAuditActivity.Name,
+            new AuditRequest(input, context.InstanceId, result.Succeeded, result.Error, new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero)),
+            AuditRetry);
+        var release = releaseLock
+            ? context.CallActivityAsync<bool>(ReleaseEnvironmentLockActivity.Name, lockRequest, StorageRetry)
+            : Task.FromResult(true);
         try
         {
-            await context.CallActivityAsync<bool>(
-                WriteEnvironmentAuditActivity.Name,
-                new AuditRequest(input, context.InstanceId, result.Succeeded, result.Error, new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero)),
-                AuditRetry);
+            await audit;
         }
         catch (TaskFailedException ex)
         {
             // Seed 001: the audit is mandatory; a failed write fails the request, whatever the build did.
             result = result with { Succeeded = false, ErrorCode = EnvErrorCodes.DbAuditError, Error = "audit write failed: " + ex.FailureDetails.ErrorMessage };
         }
-        finally
-        {
-            if (releaseLock)
-            {
-                await context.CallActivityAsync<bool>(ReleaseEnvironmentLockActivity.Name, lockRequest, StorageRetry);
-            }
-        }
 
+        await release;
         return result;
     }
 
@@ -240,6 +248,18 @@ public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBu
         NewName = input.NewName,
         OperationId = operationId,
     };
+
+    private static JobResult? ResultOf(JsonElement payload)
+    {
+        try
+        {
+            return payload.Deserialize<JobCompletedEvent>(JsonSerializerOptions.Web)?.Result;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static string? JobIdOf(JsonElement payload)
     {

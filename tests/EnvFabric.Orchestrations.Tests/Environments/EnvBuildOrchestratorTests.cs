@@ -47,6 +47,38 @@ public sealed class EnvBuildOrchestratorTests
     }
 
     [Fact]
+    public async Task RunAsync_CompletionEventCarriesResult_NoTableRead()
+    {
+        var context = Happy();
+        context.RaiseLater(new JobCompletedEvent("op1-00000001000000000000000000000000", new JobResult
+        {
+            JobId = "op1-00000001000000000000000000000000",
+            Kind = JobKinds.RunCode,
+            Status = JobStatus.Succeeded,
+            ExitCode = 0,
+            StdoutTail = "hello\n",
+        }));
+
+        var result = await new EnvBuildOrchestrator().RunAsync(context, Input(EnvOperations.Run) with { Code = "print('hello')" });
+
+        Assert.True(result.Succeeded);
+        Assert.Equal("hello\n", result.Stdout);
+        Assert.DoesNotContain(context.Calls, c => c.Name == CheckRunnerJobActivity.Name);
+    }
+
+    [Fact]
+    public async Task RunAsync_CompletionOfAnotherAttempt_IsIgnored()
+    {
+        var context = Happy().On(CheckRunnerJobActivity.Name, _ => new JobProbe { State = "finished", Status = "failed", Error = "boom" });
+        context.RaiseLater(new JobCompletedEvent("old-attempt", new JobResult { JobId = "old-attempt", Kind = JobKinds.AddPackages, Status = JobStatus.Succeeded }));
+
+        var result = await new EnvBuildOrchestrator().RunAsync(context, Input());
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("boom", result.Error);
+    }
+
+    [Fact]
     public async Task RunAsync_LockHeld_ReturnsEnvLockedWithoutDispatchAndAudits()
     {
         var context = Happy().On(TakeEnvironmentLockActivity.Name, _ => new LockResponse(false, "op0", "create", false, false));

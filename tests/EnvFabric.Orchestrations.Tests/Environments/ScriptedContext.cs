@@ -42,7 +42,8 @@ internal sealed class ScriptedContext(string instanceId) : TaskOrchestrationCont
 
     public ScriptedContext RaiseLater(object payload)
     {
-        _events.Enqueue(JsonSerializer.SerializeToElement(payload));
+        // As the durable client serializes event payloads (web defaults: camelCase).
+        _events.Enqueue(JsonSerializer.SerializeToElement(payload, JsonSerializerOptions.Web));
         return this;
     }
 
