@@ -60,8 +60,15 @@ public static partial class CondaEnvironmentFunctions
                 : ErrorBodies.Conda(StatusCodes.Status404NotFound, $"No install log for '{name}'", operationId is null ? "The environment has no recorded operation" : $"'{operationId}' is not an operation id");
         }
 
-        // The operation must belong to this environment: its latest one, or an audited one under this name.
+        // The operation must belong to this environment: its latest one, a running or finished orchestration
+        // on it (a run holds no lock, so it is not the "latest"), or an audited one under this name.
         var operation = record?.LastOperationId == id ? record.LastOperation : null;
+        if (operation is null && await s.Durable.GetInstanceAsync(id, getInputsAndOutputs: true, aborted) is { } running
+            && running.ReadInputAs<EnvBuildInput>() is { } input && (input.Environment == name || input.NewName == name))
+        {
+            operation = input.Operation;
+        }
+
         if (operation is null)
         {
             var audited = await s.Audit.QueryAsync(new AuditQuery { OperationId = id, Limit = 1 }, aborted);
@@ -118,7 +125,21 @@ public static partial class CondaEnvironmentFunctions
                         yield return new SseItem<string>(pending, "log");
                     }
 
-                    instance ??= await durable.GetInstanceAsync(operationId, getInputsAndOutputs: true, aborted);
+                    // The log can be whole a moment before the operation has recorded and audited; wait for that.
+                    if (instance is null || instance.IsRunning)
+                    {
+                        using var bound = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+                        bound.CancelAfter(TimeSpan.FromSeconds(30));
+                        try
+                        {
+                            instance = await durable.WaitForInstanceCompletionAsync(operationId, getInputsAndOutputs: true, bound.Token);
+                        }
+                        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                        {
+                            instance = await durable.GetInstanceAsync(operationId, getInputsAndOutputs: true, aborted);
+                        }
+                    }
+
                     yield return new SseItem<string>(StatusOf(instance), "end");
                     yield break;
                 }

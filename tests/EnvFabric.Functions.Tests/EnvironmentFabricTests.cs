@@ -95,6 +95,14 @@ public sealed class EnvironmentFabricTests(AzuriteFixture azurite)
         var (slow, slowBody) = await host.SendAsync(HttpMethod.Post, "/envs/wf1/node1/run", new { code = "import time; time.sleep(30)", timeout = 1 });
         AssertFabricError(slow, slowBody, 504, "EXECUTION_TIMEOUT");
 
+        // A running operation's output streams as SSE while it runs, then ends with its outcome.
+        var (streamed, streamedPayload) = await host.SendAsync(HttpMethod.Post, "/envs/wf1/node1/run?wait=0", new { code = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(1)" });
+        Assert.Equal(HttpStatusCode.Accepted, streamed.StatusCode);
+        var sse = await host.Client.GetStringAsync(new Uri($"/api/conda/environment/wf1_node1_v1/logs?operation_id={streamedPayload!["id"]!.GetValue<string>()}&stream=true", UriKind.Relative));
+        Assert.Contains("data: tick 0", sse, StringComparison.Ordinal);
+        Assert.Contains("data: tick 2", sse, StringComparison.Ordinal);
+        Assert.EndsWith("event: end\ndata: succeeded\n\n", sse, StringComparison.Ordinal);
+
         // Errors from seed 001's table.
         var (badPackages, badPackagesBody) = await host.SendAsync(HttpMethod.Post, "/envs/wf1/node1/deps", new { packages = new[] { "numpy; rm -rf /" } });
         AssertFabricError(badPackages, badPackagesBody, 400, "INVALID_PACKAGES");
