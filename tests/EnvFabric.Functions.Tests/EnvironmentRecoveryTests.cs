@@ -165,6 +165,46 @@ public sealed class EnvironmentRecoveryTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task NoRunner_BuildFailsAfterPickupTimeout_AuditedWithCallerIp()
+    {
+        await using var host = await EnvironmentHostForTests.StartAsync(
+            azurite,
+            new Dictionary<string, string?> { ["RUNNER_PICKUP_TIMEOUT_SECONDS"] = "2" },
+            runner: false,
+            services: s => s.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter>(new ClientIpFilter(IPAddress.Parse("10.9.8.7"))));
+
+        var (response, body) = await host.SendAsync(HttpMethod.Post, "/api/conda/environment", new { name = "orphan", python_version = "3.11" });
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Contains("no runner took the job", body!["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        var (_, detail) = await host.SendAsync(HttpMethod.Get, "/api/conda/environment/orphan");
+        Assert.Equal("failed", detail!["status"]!.GetValue<string>());
+        var (_, byIp) = await host.SendAsync(HttpMethod.Get, "/api/audit?ip=10.9.8.7");
+        var row = Assert.Single(byIp!["items"]!.AsArray())!;
+        Assert.Equal("create", row["operation"]!.GetValue<string>());
+        Assert.Equal("failed", row["outcome"]!.GetValue<string>());
+        Assert.Equal("master", row["who"]!.GetValue<string>());
+        Assert.Empty((await host.SendAsync(HttpMethod.Get, "/api/audit?ip=10.0.0.1")).Body!["items"]!.AsArray());
+        var from = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddHours(1).ToString("O"));
+        Assert.Empty((await host.SendAsync(HttpMethod.Get, $"/api/audit?from={from}")).Body!["items"]!.AsArray());
+        Assert.Equal(HttpStatusCode.BadRequest, (await host.SendAsync(HttpMethod.Get, "/api/audit?from=yesterday")).Response.StatusCode);
+    }
+
+    /// <summary>Gives every request a client address (TestServer has none).</summary>
+    private sealed class ClientIpFilter(IPAddress address) : Microsoft.AspNetCore.Hosting.IStartupFilter
+    {
+        public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> Configure(Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> next) => app =>
+        {
+            Microsoft.AspNetCore.Builder.UseExtensions.Use(app, (context, nextMiddleware) =>
+            {
+                context.Connection.RemoteIpAddress = address;
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
+
+    [Fact]
     public async Task AuditWriteFails_RequestFailsWithDbAuditError()
     {
         await using var host = await EnvironmentHostForTests.StartAsync(azurite);
