@@ -12,7 +12,7 @@ namespace EnvFabric.Orchestrations.Environments;
 /// runner's heartbeat, record packages/lock/env_info, audit, release the lock. A runner that dies
 /// mid-job turns into a failed build with the reason; a host that dies mid-build resumes here on restart.
 /// </summary>
-public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBuildResult>
+public sealed partial class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBuildResult>
 {
     public const string Name = "EnvBuild";
 
@@ -188,104 +188,5 @@ public sealed class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInput, EnvBu
 
         await release;
         return result;
-    }
-
-    private static EnvBuildResult ToResult(EnvBuildInput input, string operationId, JobProbe probe)
-    {
-        var succeeded = probe.Status == "succeeded";
-        var baseResult = new EnvBuildResult
-        {
-            Succeeded = succeeded,
-            Operation = input.Operation,
-            Environment = input.Environment,
-            NewName = input.NewName,
-            OperationId = operationId,
-            FailedPackages = probe.FailedPackages,
-            ExitCode = probe.ExitCode,
-            Stdout = probe.StdoutTail,
-            Stderr = probe.StderrTail,
-            DurationSeconds = probe.DurationSeconds,
-        };
-        if (input.Operation == EnvOperations.Run)
-        {
-            // A run that exits non-zero still succeeded as an operation: the caller gets the exit code.
-            return probe.Status switch
-            {
-                "failed" when probe.ExitCode is not null => baseResult with { Succeeded = true },
-                "timed_out" => baseResult with { ErrorCode = EnvErrorCodes.ExecutionTimeout, Error = $"Code execution exceeded {input.JobTimeoutSeconds} s" },
-                "succeeded" => baseResult,
-                _ => baseResult with { ErrorCode = EnvErrorCodes.UvExecutionError, Error = probe.Error ?? "code execution failed" },
-            };
-        }
-
-        if (succeeded)
-        {
-            if (probe.FailedPackages.Count == 0)
-            {
-                return baseResult;
-            }
-
-            var notInstalled = "not installed: " + string.Join("; ", probe.FailedPackages.Select(f => $"{f.Package} ({f.Error})"));
-
-            // A new or rebuilt environment without some of its packages is not the one asked for; an install
-            // into an existing one reports the failures beside what did install (seed 000's failed_packages).
-            return input.Operation is EnvOperations.Create or EnvOperations.Reset
-                ? baseResult with { Succeeded = false, ErrorCode = EnvErrorCodes.PackageResolutionFailed, Error = notInstalled }
-                : baseResult with { Error = notInstalled };
-        }
-
-        var code = probe.FailedPackages.Count > 0 && probe.Status == "failed" ? EnvErrorCodes.PackageResolutionFailed : EnvErrorCodes.UvExecutionError;
-        return baseResult with { ErrorCode = code, Error = probe.Error ?? $"the {input.Operation} job ended {probe.Status}" };
-    }
-
-    private static EnvBuildResult Failure(EnvBuildInput input, string operationId, string code, string message) => new()
-    {
-        Succeeded = false,
-        ErrorCode = code,
-        Error = message,
-        Operation = input.Operation,
-        Environment = input.Environment,
-        NewName = input.NewName,
-        OperationId = operationId,
-    };
-
-    private static JobResult? ResultOf(JsonElement payload)
-    {
-        try
-        {
-            return payload.Deserialize<JobCompletedEvent>(JsonSerializerOptions.Web)?.Result;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static string? JobIdOf(JsonElement payload)
-    {
-        if (payload.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        foreach (var property in payload.EnumerateObject())
-        {
-            if (property.NameEquals("jobId") || property.NameEquals("job_id") || property.NameEquals("JobId"))
-            {
-                return property.Value.GetString();
-            }
-        }
-
-        return null;
-    }
-}
-
-/// <summary>Registers the environment orchestrations and their activities.</summary>
-public static class EnvironmentOrchestrationRegistration
-{
-    public static IDurableTaskBuilder AddEnvironmentOrchestrations(this IDurableTaskBuilder builder)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddOrchestrator<EnvBuildOrchestrator>(EnvBuildOrchestrator.Name).AddEnvironmentActivities();
     }
 }
