@@ -29,6 +29,18 @@ public sealed class EnvironmentHostForTests : IAsyncDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "envfabric-wheelhouse-" + Environment.ProcessId);
         Wheelhouse.Create(directory, Wheels);
+
+        // One wheelhouse per test process, removed when the process ends.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
         return directory;
     });
 
