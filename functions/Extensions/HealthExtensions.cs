@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EnvFabric.Core.Configuration;
+using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -17,7 +18,9 @@ public static class HealthExtensions
             .AddCheck<TableStorageHealthCheck>("tables", tags: ["storage"])
             .AddCheck<QueueStorageHealthCheck>("queues", tags: ["storage"])
             .AddCheck<BlobStorageHealthCheck>("blobs", tags: ["storage"])
-            .AddCheck<ShareHealthCheck>("share");
+            .AddCheck<ShareHealthCheck>("share")
+            // Unhealthy, not degraded: without a live runner no environment or script job can run.
+            .AddRunnerCheck();
 
     public static IEndpointRouteBuilder MapHealthFunctions(this IEndpointRouteBuilder app)
     {

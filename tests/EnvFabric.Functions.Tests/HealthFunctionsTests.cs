@@ -8,21 +8,32 @@ namespace EnvFabric.Functions.Tests;
 public sealed class HealthFunctionsTests(AzuriteFixture azurite)
 {
     [Fact]
-    public async Task GetHealth_AllComponentsUp_Returns200WithEachComponent()
+    public async Task GetHealth_AllComponentsUpWithLiveRunner_Returns200WithEachComponent()
+    {
+        await using var host = await EnvironmentHostForTests.StartAsync(azurite);
+        using var client = host.App.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/api/health", UriKind.Relative));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var body = JsonDocument.Parse(text);
+        Assert.Equal("healthy", body.RootElement.GetProperty("status").GetString());
+        var names = body.RootElement.GetProperty("components").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
+        Assert.Equal(new[] { "blobs", "durable", "queues", "runner", "share", "tables" }, names.Order().ToArray());
+    }
+
+    [Fact]
+    public async Task GetHealth_NoRunnerHeartbeat_Returns503NamingRunner()
     {
         using var factory = new FunctionsFactory(azurite);
         using var client = factory.CreateKeyedClient(key: null);
 
         using var response = await client.GetAsync(new Uri("/api/health", UriKind.Relative));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal("healthy", body.RootElement.GetProperty("status").GetString());
-        var names = body.RootElement.GetProperty("components").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
-        Assert.Contains("tables", names);
-        Assert.Contains("queues", names);
-        Assert.Contains("blobs", names);
-        Assert.Contains("share", names);
+        Assert.Equal(new[] { "runner" }, body.RootElement.GetProperty("down").EnumerateArray().Select(d => d.GetString()).ToArray());
     }
 
     [Fact]
