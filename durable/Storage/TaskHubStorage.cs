@@ -66,6 +66,12 @@ internal sealed class TaskHubStorage : IDisposable
     private static readonly string[] OffloadedInstanceProperties = ["Input", "Output", "CustomStatus"];
 
     private readonly QueueSignals _signals;
+
+    /// <summary>
+    /// Azurite tracks one table transaction at a time per process ("Transaction Overlap"); concurrent batches
+    /// against it can stall, so on the emulator history batches go one at a time. Azure Storage has no such limit.
+    /// </summary>
+    private readonly SemaphoreSlim? _emulatorBatchGate;
     private readonly SemaphoreSlim _createLock = new(1, 1);
     private volatile bool _created;
 
@@ -90,6 +96,10 @@ internal sealed class TaskHubStorage : IDisposable
         History = options.TableServiceClient.GetTableClient(HubName + "History");
         Partitions = options.TableServiceClient.GetTableClient(HubName + "Partitions");
         LargeMessages = options.BlobServiceClient!.GetBlobContainerClient($"{lower}-largemessages");
+        if (History.Uri.IsLoopback)
+        {
+            _emulatorBatchGate = new SemaphoreSlim(1, 1);
+        }
     }
 
     public static JsonSerializerOptions MessageJson { get; } = new()
@@ -116,7 +126,11 @@ internal sealed class TaskHubStorage : IDisposable
 
     public QueueSignals Signals => _signals;
 
-    public void Dispose() => _createLock.Dispose();
+    public void Dispose()
+    {
+        _createLock.Dispose();
+        _emulatorBatchGate?.Dispose();
+    }
 
     public int PartitionOf(string instanceId) => (int)(Fnv1a.Hash(instanceId) % (uint)ControlQueues.Count);
 
@@ -334,7 +348,21 @@ internal sealed class TaskHubStorage : IDisposable
                 : new TableTransactionAction(TableTransactionActionType.Add, sentinel));
             try
             {
-                var response = await History.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                Response<IReadOnlyList<Response>> response;
+                if (_emulatorBatchGate is not null)
+                {
+                    await _emulatorBatchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    response = await History.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _emulatorBatchGate?.Release();
+                }
+
                 var sentinelResponse = response.Value[^1];
                 etag = sentinelResponse.Headers.ETag;
                 if (etag is null)

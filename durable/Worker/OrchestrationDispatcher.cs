@@ -221,7 +221,7 @@ internal sealed class OrchestrationDispatcher : IDisposable
         }
     }
 
-    private void Enqueue(string instanceId, int partition, IEnumerable<ReceivedMessage> messages, CancellationToken partitionToken)
+    private void Enqueue(string instanceId, int partition, IEnumerable<ReceivedMessage> messages, CancellationToken partitionToken, bool requeue = false)
     {
         var list = messages.ToList();
         while (true)
@@ -247,14 +247,14 @@ internal sealed class OrchestrationDispatcher : IDisposable
                 foreach (var message in list)
                 {
                     var receipt = message.PopReceipt;
-                    if (session.Receipts.ContainsKey(message.MessageId))
+                    if (session.Receipts.ContainsKey(message.MessageId) && !requeue)
                     {
                         // Reappeared while held: only the newest receipt can delete it.
                         session.Receipts[message.MessageId] = receipt;
                         continue;
                     }
 
-                    session.Receipts[message.MessageId] = receipt;
+                    session.Receipts.TryAdd(message.MessageId, receipt);
                     session.Pending.Add(message);
                 }
 
@@ -376,6 +376,7 @@ internal sealed class OrchestrationDispatcher : IDisposable
         var consumed = new List<ReceivedMessage>();
         var deferred = new List<(ReceivedMessage Message, TimeSpan Delay)>();
         var rearmed = new List<(TaskMessage Message, TimeSpan Delay)>();
+        var retryInMemory = new List<ReceivedMessage>();
         var newEvents = new List<HistoryEvent>();
         HistoryEvent? startedNow = null;
         TableEntity? instanceRow = null;
@@ -421,8 +422,9 @@ internal sealed class OrchestrationDispatcher : IDisposable
                     {
                         if (Age(received) < StartRowGrace)
                         {
-                            // The client sends the message before it writes the row; wait for the row.
-                            deferred.Add((received, DeferDelay));
+                            // The client sends the message before it writes the row; wait for the row. The message
+                            // stays invisible meanwhile, so it is retried from memory, without a queue round trip.
+                            retryInMemory.Add(received);
                             continue;
                         }
                     }
@@ -537,6 +539,7 @@ internal sealed class OrchestrationDispatcher : IDisposable
         {
             await Task.WhenAll(rearmed.Select(r => _storage.SendControlAsync(r.Message, r.Delay, ct))).ConfigureAwait(false);
             await FinishMessagesAsync(session, consumed, deferred).ConfigureAwait(false);
+            RetryLater(session, retryInMemory);
             return;
         }
 
@@ -711,6 +714,7 @@ internal sealed class OrchestrationDispatcher : IDisposable
         // 4. Delete the consumed messages. A crash before this redelivers them; their MessageId is in history now,
         //    so they are dropped instead of applied twice.
         await FinishMessagesAsync(session, consumed, deferred).ConfigureAwait(false);
+        RetryLater(session, retryInMemory);
 
         _logger.EpisodeCompleted(instanceId, newEvents.Count, status);
         if (finished)
@@ -745,6 +749,27 @@ internal sealed class OrchestrationDispatcher : IDisposable
 
             return instanceRow;
         }
+    }
+
+    private void RetryLater(InstanceSession session, List<ReceivedMessage> messages)
+    {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), session.PartitionToken).ConfigureAwait(false);
+                Enqueue(session.InstanceId, session.Partition, messages, session.PartitionToken, requeue: true);
+            }
+            catch (OperationCanceledException)
+            {
+                // The partition moved: the messages reappear for the new owner after their visibility timeout.
+            }
+        }, CancellationToken.None);
     }
 
     private void CacheHistory(string instanceId, int partition, HistoryState history)
