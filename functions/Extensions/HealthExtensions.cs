@@ -13,14 +13,30 @@ namespace EnvFabric.Functions.Extensions;
 /// </summary>
 public static class HealthExtensions
 {
-    public static IHealthChecksBuilder AddFunctionsHealth(this IServiceCollection services) =>
-        services.AddHealthChecks()
+    /// <summary>
+    /// Longest a component may take to answer. The storage SDK retries a refused connection for tens of
+    /// seconds; a health probe must say "down" well before a load balancer gives up on it.
+    /// </summary>
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+
+    public static IHealthChecksBuilder AddFunctionsHealth(this IServiceCollection services)
+    {
+        // Applies to every registration, including those other components add later, unless they set their own.
+        services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations.Where(r => r.Timeout == Timeout.InfiniteTimeSpan))
+            {
+                registration.Timeout = CheckTimeout;
+            }
+        });
+        return services.AddHealthChecks()
             .AddCheck<TableStorageHealthCheck>("tables", tags: ["storage"])
             .AddCheck<QueueStorageHealthCheck>("queues", tags: ["storage"])
             .AddCheck<BlobStorageHealthCheck>("blobs", tags: ["storage"])
             .AddCheck<ShareHealthCheck>("share")
             // Unhealthy, not degraded: without a live runner no environment or script job can run.
             .AddRunnerCheck();
+    }
 
     public static IEndpointRouteBuilder MapHealthFunctions(this IEndpointRouteBuilder app)
     {
