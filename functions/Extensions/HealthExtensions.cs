@@ -67,56 +67,46 @@ public static class HealthExtensions
     public sealed record HealthComponent(string Name, string Status, string? Description, double DurationMs, IReadOnlyDictionary<string, object>? Data);
 }
 
-internal sealed class TableStorageHealthCheck(StorageAccount storage) : IHealthCheck
+/// <summary>A storage service is up when one cheap call to it succeeds.</summary>
+internal abstract class StorageProbeHealthCheck(StorageAccount storage, string service) : IHealthCheck
 {
+    protected abstract Task ProbeAsync(StorageAccount account, CancellationToken cancellationToken);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await foreach (var _ in storage.Tables.QueryAsync(maxPerPage: 1, cancellationToken: cancellationToken).AsPages(pageSizeHint: 1))
-            {
-                break;
-            }
-
+            await ProbeAsync(storage, cancellationToken);
             return HealthCheckResult.Healthy(storage.Description);
         }
         catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException or TaskCanceledException)
         {
-            return HealthCheckResult.Unhealthy("Table service unreachable: " + ex.Message);
+            return HealthCheckResult.Unhealthy($"{service} service unreachable: {ex.Message}");
         }
     }
 }
 
-internal sealed class QueueStorageHealthCheck(StorageAccount storage) : IHealthCheck
+internal sealed class TableStorageHealthCheck(StorageAccount storage) : StorageProbeHealthCheck(storage, "Table")
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    protected override async Task ProbeAsync(StorageAccount account, CancellationToken cancellationToken)
     {
-        try
+        await foreach (var _ in account.Tables.QueryAsync(maxPerPage: 1, cancellationToken: cancellationToken).AsPages(pageSizeHint: 1))
         {
-            await storage.Queues.GetPropertiesAsync(cancellationToken);
-            return HealthCheckResult.Healthy(storage.Description);
-        }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException or TaskCanceledException)
-        {
-            return HealthCheckResult.Unhealthy("Queue service unreachable: " + ex.Message);
+            break;
         }
     }
 }
 
-internal sealed class BlobStorageHealthCheck(StorageAccount storage) : IHealthCheck
+internal sealed class QueueStorageHealthCheck(StorageAccount storage) : StorageProbeHealthCheck(storage, "Queue")
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await storage.Blobs.GetPropertiesAsync(cancellationToken);
-            return HealthCheckResult.Healthy(storage.Description);
-        }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or HttpRequestException or AggregateException or TaskCanceledException)
-        {
-            return HealthCheckResult.Unhealthy("Blob service unreachable: " + ex.Message);
-        }
-    }
+    protected override Task ProbeAsync(StorageAccount account, CancellationToken cancellationToken) =>
+        account.Queues.GetPropertiesAsync(cancellationToken);
+}
+
+internal sealed class BlobStorageHealthCheck(StorageAccount storage) : StorageProbeHealthCheck(storage, "Blob")
+{
+    protected override Task ProbeAsync(StorageAccount account, CancellationToken cancellationToken) =>
+        account.Blobs.GetPropertiesAsync(cancellationToken);
 }
 
 /// <summary>The share is up when DATA_ROOT exists and a file can be written and removed there.</summary>
