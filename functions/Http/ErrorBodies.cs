@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using EnvFabric.Activities.Environments;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EnvFabric.Functions.Http;
@@ -100,17 +101,20 @@ public sealed record V2Error(string Code, string Message)
     public object? Data => null;
 }
 
-/// <summary>Seed 001's error codes, plus the few the host adds for auth, limits and crashes.</summary>
+/// <summary>
+/// Seed 001's error codes (defined once, as build outcomes, in <see cref="EnvErrorCodes"/>), plus the few the
+/// host adds for auth, limits and crashes.
+/// </summary>
 public static class FabricCodes
 {
-    public const string InvalidPackages = "INVALID_PACKAGES";
-    public const string EnvNotFound = "ENV_NOT_FOUND";
-    public const string EnvAlreadyExists = "ENV_ALREADY_EXISTS";
-    public const string PackageResolutionFailed = "PACKAGE_RESOLUTION_FAILED";
-    public const string EnvLocked = "ENV_LOCKED";
-    public const string DbAuditError = "DB_AUDIT_ERROR";
-    public const string UvExecutionError = "UV_EXECUTION_ERROR";
-    public const string ExecutionTimeout = "EXECUTION_TIMEOUT";
+    public const string InvalidPackages = EnvErrorCodes.InvalidPackages;
+    public const string EnvNotFound = EnvErrorCodes.EnvNotFound;
+    public const string EnvAlreadyExists = EnvErrorCodes.EnvAlreadyExists;
+    public const string PackageResolutionFailed = EnvErrorCodes.PackageResolutionFailed;
+    public const string EnvLocked = EnvErrorCodes.EnvLocked;
+    public const string DbAuditError = EnvErrorCodes.DbAuditError;
+    public const string UvExecutionError = EnvErrorCodes.UvExecutionError;
+    public const string ExecutionTimeout = EnvErrorCodes.ExecutionTimeout;
     public const string InvalidRequest = "INVALID_REQUEST";
     public const string Unauthorized = "UNAUTHORIZED";
     public const string Forbidden = "FORBIDDEN";
