@@ -1,7 +1,11 @@
-using EnvFabric.Durable.Storage;
+using DurableTask.AzureStorage;
+using EnvFabric.Durable.Client;
 using EnvFabric.Durable.Worker;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EnvFabric.Durable;
@@ -19,26 +23,24 @@ public interface IDurableTaskBuilder
     IDurableTaskBuilder AddActivity<TActivity>(string? name = null) where TActivity : class, ITaskActivity;
 }
 
-/// <summary>DI registration of the durable runtime.</summary>
+/// <summary>DI registration of the durable engine: DTFx's Azure Storage provider under Microsoft.DurableTask.</summary>
 public static class DurableTaskServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the client and the worker (a hosted service that runs orchestrations and activities).
-    /// <paramref name="configure"/> sets options (the storage clients at least; they may also be set with
+    /// Registers the client and the worker (a hosted service running DTFx's <c>TaskHubWorker</c>).
+    /// <paramref name="configure"/> sets options (the storage account at least; it may also be set with
     /// <c>services.AddOptions&lt;DurableTaskOptions&gt;().Configure&lt;TDep&gt;(...)</c>); <paramref name="registry"/>
-    /// registers orchestrators and activities. Other components add their own through
-    /// <see cref="AddDurableTaskRegistrations"/>.
+    /// registers orchestrators and activities. Other components add theirs through <see cref="AddDurableTaskRegistrations"/>.
     /// </summary>
     public static IDurableTaskBuilder AddDurableTask(this IServiceCollection services, Action<DurableTaskOptions>? configure = null, Action<IDurableTaskBuilder>? registry = null)
     {
         var builder = services.AddDurableTaskClient(configure);
         services.TryAddSingleton<TaskRegistry>();
-        services.TryAddSingleton<DurableTaskWorker>();
-        if (!services.Any(d => d.ServiceType == typeof(WorkerRegistered)))
+        if (!services.Any(d => d.ServiceType == typeof(DurableWorker)))
         {
-            services.AddSingleton<WorkerRegistered>();
-            services.AddHostedService(sp => sp.GetRequiredService<DurableTaskWorker>());
-            services.AddSingleton<IDurableWorkerStatus>(sp => sp.GetRequiredService<DurableTaskWorker>());
+            services.AddSingleton<DurableWorker>();
+            services.AddHostedService(sp => sp.GetRequiredService<DurableWorker>());
+            services.AddSingleton<IDurableWorkerStatus>(sp => sp.GetRequiredService<DurableWorker>());
         }
 
         registry?.Invoke(builder);
@@ -57,10 +59,14 @@ public static class DurableTaskServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        options.Validate(o => o.Validate() is null, "Durable task options are invalid (hub name, partitions 1-16, storage clients)");
-        services.TryAddSingleton<QueueSignals>();
-        services.TryAddSingleton(sp => new TaskHubStorage(sp.GetRequiredService<IOptions<DurableTaskOptions>>().Value, sp.GetRequiredService<QueueSignals>()));
-        services.TryAddSingleton<DurableTaskClient>(sp => new AzureStorageDurableTaskClient(sp.GetRequiredService<TaskHubStorage>()));
+        options.Validate(o => o.Validate() is null, "Durable task options are invalid (hub name, partitions 1-16, visibility timeouts, storage account)");
+        // DTFx logs every message at Information; keep its warnings and errors by default. A logging rule for a
+        // longer category (e.g. "DurableTask.AzureStorage": "Information" in host.json) still wins over this one.
+        services.Configure<LoggerFilterOptions>(o => o.Rules.Insert(0, new LoggerFilterRule(null, "DurableTask", LogLevel.Warning, null)));
+        services.TryAddSingleton(sp => new AzureStorageOrchestrationService(
+            sp.GetRequiredService<IOptions<DurableTaskOptions>>().Value.ToProviderSettings(sp.GetRequiredService<ILoggerFactory>())));
+        services.TryAddSingleton<AzureStorageDurableTaskClient>();
+        services.TryAddSingleton<DurableTaskClient>(sp => sp.GetRequiredService<AzureStorageDurableTaskClient>());
         return new DurableTaskBuilder(services);
     }
 
@@ -70,9 +76,6 @@ public static class DurableTaskServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         return new DurableTaskBuilder(services);
     }
-
-    /// <summary>Marks the worker as registered, so a second <c>AddDurableTask</c> call adds registrations only.</summary>
-    private sealed class WorkerRegistered;
 
     private sealed class DurableTaskBuilder(IServiceCollection services) : IDurableTaskBuilder
     {
@@ -104,14 +107,13 @@ internal sealed record TaskRegistration(TaskKind Kind, string Name, Type Type);
 /// <summary>Names to types, built from every <see cref="TaskRegistration"/>.</summary>
 internal sealed class TaskRegistry
 {
-    private readonly Dictionary<string, Type> _orchestrators = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, Type> _activities = new(StringComparer.OrdinalIgnoreCase);
-
     public TaskRegistry(IEnumerable<TaskRegistration> registrations)
     {
+        var orchestrators = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase);
+        var activities = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase);
         foreach (var registration in registrations)
         {
-            var map = registration.Kind == TaskKind.Orchestrator ? _orchestrators : _activities;
+            var map = registration.Kind == TaskKind.Orchestrator ? orchestrators : activities;
             if (map.TryGetValue(registration.Name, out var existing) && existing != registration.Type)
             {
                 throw new InvalidOperationException($"The {registration.Kind} name '{registration.Name}' is registered for both {existing.FullName} and {registration.Type.FullName}.");
@@ -119,9 +121,12 @@ internal sealed class TaskRegistry
 
             map[registration.Name] = registration.Type;
         }
+
+        Orchestrators = orchestrators;
+        Activities = activities;
     }
 
-    public Type? FindOrchestrator(string name) => _orchestrators.GetValueOrDefault(name);
+    public IReadOnlyDictionary<string, Type> Orchestrators { get; }
 
-    public Type? FindActivity(string name) => _activities.GetValueOrDefault(name);
+    public IReadOnlyDictionary<string, Type> Activities { get; }
 }

@@ -5,7 +5,7 @@ using EnvFabric.Core.Audit;
 using EnvFabric.Core.Environments;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
-using EnvFabric.Durable;
+using Microsoft.DurableTask.Client;
 using EnvFabric.Functions.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;

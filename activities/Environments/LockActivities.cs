@@ -1,5 +1,5 @@
 using EnvFabric.Core.Environments;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
 
 namespace EnvFabric.Activities.Environments;
 
@@ -17,7 +17,7 @@ public sealed class TakeEnvironmentLockActivity(IEnvironmentLock locks, IEnviron
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         var taken = new List<string>();
         foreach (var name in input.Names)
         {
@@ -104,7 +104,7 @@ public sealed class ReleaseEnvironmentLockActivity(IEnvironmentLock locks) : Tas
         var released = true;
         foreach (var name in input.Names)
         {
-            released &= await locks.ReleaseAsync(name, input.Owner, context.CancellationToken).ConfigureAwait(false);
+            released &= await locks.ReleaseAsync(name, input.Owner, CancellationToken.None).ConfigureAwait(false);
         }
 
         return released;

@@ -2,7 +2,7 @@ using EnvFabric.Core.Environments;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Tasks;
 using EnvFabric.Core.Validation;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
 
 namespace EnvFabric.Activities.Environments;
 
@@ -25,7 +25,7 @@ public sealed class RecordEnvironmentChangeActivity(
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var ct = context.CancellationToken;
+        var ct = CancellationToken.None;
         var result = input.JobId is null ? null : (await jobs.GetAsync(input.JobId, ct).ConfigureAwait(false))?.Result;
         return input.Build.Operation switch
         {

@@ -1,5 +1,5 @@
 using EnvFabric.Core.Runner;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
 
 namespace EnvFabric.Activities.Environments;
 
@@ -19,7 +19,7 @@ public sealed class DispatchRunnerJobActivity(IRunnerJobQueue queue, TimeProvide
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var job = BuildJob(input);
-        await queue.EnqueueAsync(job, context.CancellationToken).ConfigureAwait(false);
+        await queue.EnqueueAsync(job, CancellationToken.None).ConfigureAwait(false);
         return new DispatchResponse(job.JobId, job.LogBlobName, time.GetUtcNow());
     }
 
@@ -80,7 +80,7 @@ public sealed class CheckRunnerJobActivity(RunnerJobTable jobs, TimeProvider tim
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var record = await jobs.GetAsync(input.JobId, context.CancellationToken).ConfigureAwait(false);
+        var record = await jobs.GetAsync(input.JobId, CancellationToken.None).ConfigureAwait(false);
         if (record is null)
         {
             return new JobProbe { State = "queued" };
@@ -127,7 +127,7 @@ public sealed class StopRunnerJobActivity(IRunnerControl control) : TaskActivity
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var delivery = await control.SendAsync(input.JobId, RunnerControlAction.Stop, context.CancellationToken).ConfigureAwait(false);
+        var delivery = await control.SendAsync(input.JobId, RunnerControlAction.Stop, CancellationToken.None).ConfigureAwait(false);
         return delivery != ControlDelivery.AlreadyFinished;
     }
 }

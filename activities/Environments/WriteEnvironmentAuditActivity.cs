@@ -1,5 +1,5 @@
 using EnvFabric.Core.Audit;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
 
 namespace EnvFabric.Activities.Environments;
 
@@ -32,7 +32,7 @@ public sealed class WriteEnvironmentAuditActivity(IAuditLog audit) : TaskActivit
                 Error = input.Error,
                 OperationId = input.OperationId,
             },
-            context.CancellationToken).ConfigureAwait(false);
+            CancellationToken.None).ConfigureAwait(false);
         return true;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
 using EnvFabric.Durable;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace EnvFabric.Runner.Extensions;
@@ -48,9 +49,7 @@ public static class DurableEventSinkExtensions
         });
         services.AddOptions<DurableTaskOptions>().Configure<StorageAccount>((o, storage) =>
         {
-            o.BlobServiceClient = storage.Blobs;
-            o.QueueServiceClient = storage.Queues;
-            o.TableServiceClient = storage.Tables;
+            o.UseStorage(storage.ConnectionString, storage.Blobs.Uri, storage.Queues.Uri, storage.Tables.Uri, storage.Credential);
         });
         services.TryAddSingleton<IJobEventSink, DurableJobEventSink>();
         return services;

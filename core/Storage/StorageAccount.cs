@@ -21,13 +21,21 @@ public sealed class StorageAccount
     /// <summary>The local emulator's well-known connection string.</summary>
     public const string DevelopmentStorage = "UseDevelopmentStorage=true";
 
-    private StorageAccount(BlobServiceClient blobs, QueueServiceClient queues, TableServiceClient tables, string description)
+    private StorageAccount(BlobServiceClient blobs, QueueServiceClient queues, TableServiceClient tables, string description, string? connectionString, TokenCredential? credential)
     {
         Blobs = blobs;
         Queues = queues;
         Tables = tables;
         Description = description;
+        ConnectionString = connectionString;
+        Credential = credential;
     }
+
+    /// <summary>The connection string, when the account is reached by one; else null (identity-based).</summary>
+    public string? ConnectionString { get; }
+
+    /// <summary>The credential of an identity-based connection; null with a connection string.</summary>
+    public TokenCredential? Credential { get; }
 
     /// <summary>Blob service.</summary>
     public BlobServiceClient Blobs { get; }
@@ -51,7 +59,9 @@ public sealed class StorageAccount
             blobs,
             new QueueServiceClient(connectionString, queueOptions),
             new TableServiceClient(connectionString),
-            blobs.Uri.GetLeftPart(UriPartial.Authority) + "/" + blobs.AccountName);
+            blobs.Uri.GetLeftPart(UriPartial.Authority) + "/" + blobs.AccountName,
+            connectionString,
+            null);
     }
 
     /// <summary>Builds the clients from the configuration, as Functions does for <c>AzureWebJobsStorage</c>.</summary>
@@ -84,6 +94,8 @@ public sealed class StorageAccount
             new BlobServiceClient(new Uri(blobUri), credential),
             new QueueServiceClient(new Uri(queueUri), credential, queueOptions),
             new TableServiceClient(new Uri(tableUri), credential),
-            new Uri(blobUri).GetLeftPart(UriPartial.Authority));
+            new Uri(blobUri).GetLeftPart(UriPartial.Authority),
+            null,
+            credential);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -44,6 +45,7 @@ public static class DurableHttp
             ["sendEventPostUri"] = instanceUrl + "/raiseEvent/{eventName}",
             ["terminatePostUri"] = instanceUrl + "/terminate?reason={text}",
             ["purgeHistoryDeleteUri"] = instanceUrl,
+            ["restartPostUri"] = instanceUrl + "/restart",
             ["suspendPostUri"] = instanceUrl + "/suspend?reason={text}",
             ["resumePostUri"] = instanceUrl + "/resume?reason={text}",
         };

@@ -1,15 +1,18 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EnvFabric.Durable.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.DurableTask.Client;
 
 namespace EnvFabric.Durable;
 
 /// <summary>
 /// Durable Functions' HTTP management API: <c>GET instances</c>, <c>GET|DELETE instances/{id}</c>,
-/// <c>POST instances/{id}/raiseEvent/{name}</c>, <c>/terminate</c>, <c>/suspend</c>, <c>/resume</c>.
+/// <c>POST instances/{id}/raiseEvent/{name}</c>, <c>/terminate</c>, <c>/suspend</c>, <c>/resume</c>, <c>/restart</c>,
+/// <c>/rewind</c>. Errors are built by the host's error writer (its dialect), given at mapping.
 /// </summary>
 public static class ManagementEndpoints
 {
@@ -18,13 +21,16 @@ public static class ManagementEndpoints
 
     private static readonly JsonSerializerOptions BodyJson = new(JsonSerializerDefaults.Web);
 
+    private static Func<int, string, IResult> _error = (status, message) => Results.Json(new { message }, BodyJson, statusCode: status);
+
     /// <summary>
     /// Maps the management API under <paramref name="prefix"/> and returns the group, so the host can put its
     /// authorization (the admin key) on it.
     /// </summary>
-    public static RouteGroupBuilder MapDurableTaskManagement(this IEndpointRouteBuilder endpoints, string prefix = "/runtime/webhooks/durabletask")
+    public static RouteGroupBuilder MapDurableTaskManagement(this IEndpointRouteBuilder endpoints, string prefix = "/runtime/webhooks/durabletask", Func<int, string, IResult>? error = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        _error = error ?? ((status, message) => Results.Json(new { message }, BodyJson, statusCode: status));
         var group = endpoints.MapGroup(prefix).WithTags("Durable management");
         group.MapGet("/instances", QueryInstancesAsync);
         group.MapDelete("/instances", PurgeInstancesAsync);
@@ -37,6 +43,8 @@ public static class ManagementEndpoints
             ControlAsync(client, instanceId, c => c.SuspendInstanceAsync(instanceId, reason, ct), ct));
         group.MapPost("/instances/{instanceId}/resume", (string instanceId, string? reason, DurableTaskClient client, CancellationToken ct) =>
             ControlAsync(client, instanceId, c => c.ResumeInstanceAsync(instanceId, reason, ct), ct));
+        group.MapPost("/instances/{instanceId}/rewind", RewindAsync);
+        group.MapPost("/instances/{instanceId}/restart", RestartAsync);
         return group;
     }
 
@@ -60,7 +68,8 @@ public static class ManagementEndpoints
         if (history is not null)
         {
             var events = new JsonArray();
-            foreach (var e in history)
+            // As Durable Functions: the replay bookkeeping events are left out.
+            foreach (var e in history.Where(e => e.EventType is not ("OrchestratorStarted" or "OrchestratorCompleted")))
             {
                 var item = new JsonObject
                 {
@@ -107,7 +116,7 @@ public static class ManagementEndpoints
         return body;
     }
 
-    private static async Task<IResult> GetInstanceAsync(HttpRequest request, string instanceId, DurableTaskClient client, bool? showHistory, bool? showHistoryOutput, bool? showInput, CancellationToken ct)
+    private static async Task<IResult> GetInstanceAsync(HttpRequest request, string instanceId, AzureStorageDurableTaskClient client, bool? showHistory, bool? showHistoryOutput, bool? showInput, CancellationToken ct)
     {
         var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, ct).ConfigureAwait(false);
         if (metadata is null)
@@ -145,9 +154,22 @@ public static class ManagementEndpoints
         }
 
         var token = request.Headers[ContinuationHeader].ToString();
-        var page = await client.QueryInstancesAsync(new OrchestrationQuery(createdTimeFrom, createdTimeTo, statuses, instanceIdPrefix, top ?? 100, showInput == true, token.Length == 0 ? null : token), ct).ConfigureAwait(false);
-        var items = new JsonArray(page.Instances.Select(i => (JsonNode)StatusBody(i, null, showInput == true)).ToArray());
-        return new JsonBodyResult(items, StatusCodes.Status200OK, null, page.ContinuationToken);
+        var query = new OrchestrationQuery
+        {
+            CreatedFrom = createdTimeFrom,
+            CreatedTo = createdTimeTo,
+            Statuses = statuses,
+            InstanceIdPrefix = instanceIdPrefix,
+            PageSize = top ?? 100,
+            FetchInputsAndOutputs = showInput == true,
+        };
+        await foreach (var page in client.GetAllInstancesAsync(query).AsPages(token.Length == 0 ? null : token, top ?? 100).WithCancellation(ct).ConfigureAwait(false))
+        {
+            var items = new JsonArray(page.Values.Select(i => (JsonNode)StatusBody(i, null, showInput == true)).ToArray());
+            return new JsonBodyResult(items, StatusCodes.Status200OK, null, page.ContinuationToken);
+        }
+
+        return new JsonBodyResult(new JsonArray(), StatusCodes.Status200OK, null);
     }
 
     private static async Task<IResult> PurgeInstanceAsync(string instanceId, DurableTaskClient client, CancellationToken ct)
@@ -182,7 +204,7 @@ public static class ManagementEndpoints
             statuses.Add(status);
         }
 
-        var result = await client.PurgeInstancesAsync(new PurgeInstancesFilter(createdTimeFrom, createdTimeTo, statuses), ct).ConfigureAwait(false);
+        var result = await client.PurgeAllInstancesAsync(new PurgeInstancesFilter(createdTimeFrom, createdTimeTo, statuses), ct).ConfigureAwait(false);
         return result.PurgedInstanceCount == 0
             ? Error(StatusCodes.Status404NotFound, "No finished instances matched.")
             : Results.Json(new { instancesDeleted = result.PurgedInstanceCount }, BodyJson);
@@ -204,6 +226,41 @@ public static class ManagementEndpoints
         return await ControlAsync(client, instanceId, c => c.RaiseEventAsync(instanceId, eventName, payload, ct), ct).ConfigureAwait(false);
     }
 
+    private static async Task<IResult> RewindAsync(string instanceId, string? reason, DurableTaskClient client, CancellationToken ct)
+    {
+        var metadata = await client.GetInstanceAsync(instanceId, false, ct).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return Error(StatusCodes.Status404NotFound, $"No instance with id '{instanceId}' was found.");
+        }
+
+        if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Failed)
+        {
+            return Error(StatusCodes.Status410Gone, $"Only a failed instance can be rewound; '{instanceId}' is {metadata.RuntimeStatus}.");
+        }
+
+        await client.RewindInstanceAsync(instanceId, reason ?? string.Empty, ct).ConfigureAwait(false);
+        return Results.Accepted();
+    }
+
+    private static async Task<IResult> RestartAsync(HttpRequest request, string instanceId, bool? restartWithNewInstanceId, DurableTaskClient client, CancellationToken ct)
+    {
+        var metadata = await client.GetInstanceAsync(instanceId, false, ct).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return Error(StatusCodes.Status404NotFound, $"No instance with id '{instanceId}' was found.");
+        }
+
+        var newId = restartWithNewInstanceId ?? true;
+        if (!newId && !metadata.IsCompleted)
+        {
+            return Error(StatusCodes.Status409Conflict, $"Instance '{instanceId}' is {metadata.RuntimeStatus}; only a finished instance restarts under its own id.");
+        }
+
+        var restarted = await client.RestartAsync(instanceId, newId, ct).ConfigureAwait(false);
+        return DurableHttp.CreateCheckStatusResponse(request, restarted);
+    }
+
     private static async Task<IResult> ControlAsync(DurableTaskClient client, string instanceId, Func<DurableTaskClient, Task> action, CancellationToken ct)
     {
         var metadata = await client.GetInstanceAsync(instanceId, false, ct).ConfigureAwait(false);
@@ -221,8 +278,7 @@ public static class ManagementEndpoints
         return Results.Accepted();
     }
 
-    private static IResult Error(int status, string message) =>
-        Results.Json(new { message }, BodyJson, statusCode: status);
+    private static IResult Error(int status, string message) => _error(status, message);
 
     private static JsonNode? Parse(string? json)
     {

@@ -48,6 +48,11 @@ public sealed class HostJsonOptions
 
         public bool ExtendedSessionsEnabled { get; set; }
 
+        public int ExtendedSessionIdleTimeoutInSeconds { get; set; } = 30;
+
+        /// <summary>One app lease per hub (Durable Functions' default is on; off here: several hosts share the hub's partitions).</summary>
+        public bool UseAppLease { get; set; }
+
         public StorageProviderOptions StorageProvider { get; set; } = new();
     }
 
@@ -61,5 +66,13 @@ public sealed class HostJsonOptions
         public int ControlQueueBatchSize { get; set; } = 32;
 
         public TimeSpan PartitionLeaseInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+        /// <summary>
+        /// Durable Functions defaults both to 5 min. They bound how long work held by a host that died waits
+        /// before another host (or the restarted one) takes it; 30 s here.
+        /// </summary>
+        public TimeSpan ControlQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+        public TimeSpan WorkItemQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
     }
 }

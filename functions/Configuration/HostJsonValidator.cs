@@ -25,6 +25,9 @@ public sealed partial class HostJsonValidator : IValidateOptions<HostJsonOptions
         Check(provider.MaxQueuePollingInterval >= TimeSpan.FromMilliseconds(50) && provider.MaxQueuePollingInterval <= TimeSpan.FromMinutes(1), "extensions.durableTask.storageProvider.maxQueuePollingInterval", $"must be between 00:00:00.050 and 00:01:00 (was {provider.MaxQueuePollingInterval})");
         Check(provider.ControlQueueBatchSize is >= 1 and <= 32, "extensions.durableTask.storageProvider.controlQueueBatchSize", $"must be between 1 and 32, the queue service's batch limit (was {provider.ControlQueueBatchSize})");
         Check(provider.PartitionLeaseInterval >= TimeSpan.FromSeconds(2) && provider.PartitionLeaseInterval <= TimeSpan.FromMinutes(5), "extensions.durableTask.storageProvider.partitionLeaseInterval", $"must be between 00:00:02 and 00:05:00 (was {provider.PartitionLeaseInterval})");
+        Check(provider.ControlQueueVisibilityTimeout >= TimeSpan.FromSeconds(5) && provider.ControlQueueVisibilityTimeout <= TimeSpan.FromDays(1), "extensions.durableTask.storageProvider.controlQueueVisibilityTimeout", $"must be between 00:00:05 and 1.00:00:00 (was {provider.ControlQueueVisibilityTimeout})");
+        Check(provider.WorkItemQueueVisibilityTimeout >= TimeSpan.FromSeconds(5) && provider.WorkItemQueueVisibilityTimeout <= TimeSpan.FromDays(1), "extensions.durableTask.storageProvider.workItemQueueVisibilityTimeout", $"must be between 00:00:05 and 1.00:00:00 (was {provider.WorkItemQueueVisibilityTimeout})");
+        Check(durable.ExtendedSessionIdleTimeoutInSeconds is >= 1 and <= 3600, "extensions.durableTask.extendedSessionIdleTimeoutInSeconds", $"must be between 1 and 3600 (was {durable.ExtendedSessionIdleTimeoutInSeconds})");
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
 

@@ -2,6 +2,7 @@ using EnvFabric.Core.Storage;
 using EnvFabric.Durable;
 using EnvFabric.Functions.Auth;
 using EnvFabric.Functions.Configuration;
+using EnvFabric.Functions.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -30,13 +31,15 @@ public static class DurableExtensions
                 o.MaxQueuePollingInterval = provider.MaxQueuePollingInterval;
                 o.ControlQueueBatchSize = provider.ControlQueueBatchSize;
                 o.PartitionLeaseInterval = provider.PartitionLeaseInterval;
+                o.ControlQueueVisibilityTimeout = provider.ControlQueueVisibilityTimeout;
+                o.WorkItemQueueVisibilityTimeout = provider.WorkItemQueueVisibilityTimeout;
+                o.UseAppLease = durable.UseAppLease;
+                o.ExtendedSessionIdleTimeout = TimeSpan.FromSeconds(durable.ExtendedSessionIdleTimeoutInSeconds);
                 o.MaxConcurrentActivities = durable.MaxConcurrentActivityFunctions;
                 o.MaxConcurrentOrchestrations = durable.MaxConcurrentOrchestratorFunctions;
                 o.ExtendedSessionsEnabled = durable.ExtendedSessionsEnabled;
                 o.ManagementRoutePrefix = ManagementPrefix;
-                o.BlobServiceClient = storage.Blobs;
-                o.QueueServiceClient = storage.Queues;
-                o.TableServiceClient = storage.Tables;
+                o.UseStorage(storage.ConnectionString, storage.Blobs.Uri, storage.Queues.Uri, storage.Tables.Uri, storage.Credential);
             });
         builder.Services.AddHealthChecks().AddCheck<DurableWorkerHealthCheck>("durable");
         return builder;
@@ -48,23 +51,40 @@ public static class DurableExtensions
     public static RouteGroupBuilder MapDurableManagementFunctions(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        return endpoints.MapDurableTaskManagement(ManagementPrefix)
+        return endpoints.MapDurableTaskManagement(ManagementPrefix, (status, message) => ErrorBodies.Conda(status, message))
             .RequireAuthorization(AuthPolicies.Admin)
             .ExcludeFromDescription();
     }
 }
 
-internal sealed class DurableWorkerHealthCheck(IDurableWorkerStatus worker) : IHealthCheck
+/// <summary>The worker's state and the control-queue partitions it holds, read from the provider's lease table.</summary>
+internal sealed class DurableWorkerHealthCheck(IDurableWorkerStatus worker, StorageAccount storage, IOptions<DurableTaskOptions> options) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var data = new Dictionary<string, object>
+        var data = new Dictionary<string, object> { ["worker_id"] = worker.WorkerId };
+        if (worker.Failure is { } failure)
         {
-            ["worker_id"] = worker.WorkerId,
-            ["partitions"] = worker.OwnedPartitions.Order().ToArray(),
-        };
-        return Task.FromResult(worker.Failure is { } failure
-            ? HealthCheckResult.Unhealthy("durable worker stopped: " + failure.Message, failure, data)
-            : HealthCheckResult.Healthy("durable worker running", data));
+            return HealthCheckResult.Unhealthy("durable worker stopped: " + failure.Message, failure, data);
+        }
+
+        if (!worker.IsRunning)
+        {
+            return HealthCheckResult.Unhealthy("durable worker not running", data: data);
+        }
+
+        // DTFx's table partition manager: one row per control queue in {hub}Partitions, CurrentOwner = worker id.
+        var owned = new List<string>();
+        var leases = storage.Tables.GetTableClient(options.Value.HubName + "Partitions");
+        await foreach (var lease in leases.QueryAsync<Azure.Data.Tables.TableEntity>(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (string.Equals(lease.GetString("CurrentOwner"), worker.WorkerId, StringComparison.Ordinal))
+            {
+                owned.Add(lease.RowKey);
+            }
+        }
+
+        data["partitions"] = owned.Order(StringComparer.Ordinal).ToArray();
+        return HealthCheckResult.Healthy("durable worker running", data);
     }
 }

@@ -2,7 +2,7 @@ using System.Text.Json;
 using EnvFabric.Activities.Environments;
 using EnvFabric.Core.Audit;
 using EnvFabric.Core.Runner;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
 
 namespace EnvFabric.Orchestrations.Environments;
 
@@ -100,7 +100,7 @@ public sealed partial class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInpu
                     woken = true;
                 }
             }
-            catch (TimeoutException)
+            catch (TaskCanceledException)
             {
                 // No completion yet: look at the job table for a lost event, a dead runner or a missing one.
             }

@@ -1,6 +1,7 @@
 using EnvFabric.Activities.Environments;
 using EnvFabric.Core.Environments;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace EnvFabric.Orchestrations.Environments;
 

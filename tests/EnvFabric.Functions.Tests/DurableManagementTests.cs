@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EnvFabric.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using EnvFabric.Testing;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;

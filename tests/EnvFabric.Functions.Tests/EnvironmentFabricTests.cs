@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using EnvFabric.Durable;
+using Microsoft.DurableTask.Client;
 using EnvFabric.Testing;
 using Microsoft.Extensions.DependencyInjection;
 

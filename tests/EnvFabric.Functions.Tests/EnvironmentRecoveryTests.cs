@@ -2,7 +2,7 @@ using System.Net;
 using Azure.Data.Tables;
 using EnvFabric.Activities.Environments;
 using EnvFabric.Core.Environments;
-using EnvFabric.Durable;
+using Microsoft.DurableTask.Client;
 using EnvFabric.Functions.Timers;
 using EnvFabric.Testing;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,9 @@
 using EnvFabric.Core.Runner;
+using DurableTask.AzureStorage;
 using EnvFabric.Durable;
+using EnvFabric.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using EnvFabric.Runner.Extensions;
 using EnvFabric.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,9 +46,7 @@ public sealed class DurableEventsTests(RunnerFixture fixture)
                 o.HubName = hub;
                 o.PartitionCount = 2;
                 o.MaxQueuePollingInterval = TimeSpan.FromMilliseconds(200);
-                o.BlobServiceClient = fixture.Azurite.Blobs;
-                o.QueueServiceClient = fixture.Azurite.Queues;
-                o.TableServiceClient = fixture.Azurite.Tables;
+                o.StorageAccount = new StorageAccountClientProvider(fixture.Azurite.ConnectionString);
             },
             r => r.AddOrchestrator<AwaitJobOrchestrator>());
         using var orchestrations = builder.Build();
@@ -58,7 +60,7 @@ public sealed class DurableEventsTests(RunnerFixture fixture)
             var env = Path.Combine(runner.Paths.Envs, "durable");
             Assert.Equal(0, await RunnerHarness.RunToolAsync("python3", "-m", "venv", "--without-pip", Path.Combine(env, ".venv")));
             var dir = runner.ScriptDirectory(("main.py", "print('through the durable runtime')\n"));
-            var client = orchestrations.Services.GetRequiredService<DurableTaskClient>();
+            var client = orchestrations.Services.GetRequiredService<AzureStorageDurableTaskClient>();
             var job = runner.Script(dir, env, "python main.py");
             var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(nameof(AwaitJobOrchestrator), job.JobId, new StartOrchestrationOptions(job.InstanceId));
 

@@ -6,7 +6,7 @@ using EnvFabric.Core.Runner;
 using EnvFabric.Core.Share;
 using EnvFabric.Core.Storage;
 using EnvFabric.Core.Tasks;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
 using EnvFabric.Testing;
 using Microsoft.Extensions.Options;
 
@@ -24,13 +24,9 @@ public sealed class EnvironmentActivityTests(AzuriteFixture azurite) : IDisposab
 
     private sealed class Context(string instanceId) : TaskActivityContext
     {
-        public override string Name => "test";
+        public override TaskName Name => "test";
 
         public override string InstanceId => instanceId;
-
-        public override CancellationToken CancellationToken => CancellationToken.None;
-
-        public override T? GetInput<T>() where T : default => default;
     }
 
     private static EnvBuildInput Build(string operation, string name = "ml") => new()

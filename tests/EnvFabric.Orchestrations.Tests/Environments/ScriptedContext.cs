@@ -1,5 +1,5 @@
 using System.Text.Json;
-using EnvFabric.Durable;
+using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -18,7 +18,7 @@ internal sealed class ScriptedContext(string instanceId) : TaskOrchestrationCont
 
     public List<(string Name, object? Input)> Calls { get; } = [];
 
-    public override string Name => "EnvBuild";
+    public override TaskName Name => "EnvBuild";
 
     public override string InstanceId => instanceId;
 
@@ -36,7 +36,7 @@ internal sealed class ScriptedContext(string instanceId) : TaskOrchestrationCont
 
     public ScriptedContext Fail(string activity, string errorType, string message)
     {
-        _activities[activity] = _ => throw new TaskFailedException(activity, 0, new TaskFailureDetails(errorType, message));
+        _activities[activity] = _ => throw new TaskFailedException(activity, 0, new TaskFailureDetails(errorType, message, null, null, null));
         return this;
     }
 
@@ -49,10 +49,10 @@ internal sealed class ScriptedContext(string instanceId) : TaskOrchestrationCont
 
     public override T? GetInput<T>() where T : default => default;
 
-    public override Task<TResult> CallActivityAsync<TResult>(string name, object? input = null, TaskOptions? options = null)
+    public override Task<TResult> CallActivityAsync<TResult>(TaskName name, object? input = null, TaskOptions? options = null)
     {
-        Calls.Add((name, input));
-        if (!_activities.TryGetValue(name, out var answer))
+        Calls.Add((name.Name, input));
+        if (!_activities.TryGetValue(name.Name, out var answer))
         {
             throw new InvalidOperationException($"unexpected activity {name}");
         }
@@ -67,7 +67,7 @@ internal sealed class ScriptedContext(string instanceId) : TaskOrchestrationCont
         }
     }
 
-    public override Task<TResult> CallSubOrchestratorAsync<TResult>(string orchestratorName, object? input = null, TaskOptions? options = null) =>
+    public override Task<TResult> CallSubOrchestratorAsync<TResult>(TaskName orchestratorName, object? input = null, TaskOptions? options = null) =>
         throw new NotSupportedException();
 
     public override Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken)
@@ -83,11 +83,13 @@ internal sealed class ScriptedContext(string instanceId) : TaskOrchestrationCont
             return Task.FromResult((T)(object)_events.Dequeue());
         }
 
-        // No event: stays pending, so the racing timer wins.
-        return new TaskCompletionSource<T>().Task;
+        // No event: stays pending, so the racing timer wins; the loser is cancelled, as the SDK does.
+        var pending = new TaskCompletionSource<T>();
+        cancellationToken.Register(() => pending.TrySetCanceled(cancellationToken));
+        return pending.Task;
     }
 
-    public override void SendEvent(string instanceId, string eventName, object? payload)
+    public override void SendEvent(string instanceId, string eventName, object payload)
     {
     }
 
@@ -102,4 +104,6 @@ internal sealed class ScriptedContext(string instanceId) : TaskOrchestrationCont
     public override Guid NewGuid() => new(++_guid, 0, 0, new byte[8]);
 
     public override ILogger CreateReplaySafeLogger(string categoryName) => NullLogger.Instance;
+
+    protected override ILoggerFactory LoggerFactory => NullLoggerFactory.Instance;
 }

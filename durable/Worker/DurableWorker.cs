@@ -1,0 +1,108 @@
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.DurableTask.Converters;
+using Microsoft.DurableTask.Worker;
+using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EnvFabric.Durable.Worker;
+
+/// <summary>
+/// The durable worker of a host: DTFx's <see cref="TaskHubWorker"/> over the Azure Storage provider, running
+/// every registered Microsoft.DurableTask orchestrator and activity through <see cref="DurableTaskShimFactory"/>
+/// (the seam the SDK offers to .NET durable runtimes). DTFx does the work: partition leases, queues,
+/// history checkpoints, replay; this class only builds it and hands it our shims.
+/// </summary>
+internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsyncDisposable
+{
+    private readonly AzureStorageOrchestrationService _service;
+    private readonly DurableTaskOptions _options;
+    private readonly IServiceProvider _services;
+    private readonly TaskRegistry _registry;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private TaskHubWorker? _worker;
+
+    public DurableWorker(AzureStorageOrchestrationService service, IOptions<DurableTaskOptions> options, IServiceProvider services, TaskRegistry registry, ILoggerFactory loggerFactory)
+    {
+        _service = service;
+        _options = options.Value;
+        _services = services;
+        _registry = registry;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("EnvFabric.Durable.Worker");
+    }
+
+    public string WorkerId => _options.EffectiveWorkerId;
+
+    public bool IsRunning { get; private set; }
+
+    public Exception? Failure { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var shims = new DurableTaskShimFactory(
+            new DurableTaskWorkerOptions { DataConverter = new JsonDataConverter(_options.SerializerOptions) },
+            _loggerFactory);
+        var worker = new TaskHubWorker(_service, _loggerFactory)
+        {
+            // As the SDK's own worker: without it, failures reach history without their details.
+            ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
+        };
+        worker.AddTaskOrchestrations(_registry.Orchestrators
+            .Select(r => (ObjectCreator<TaskOrchestration>)new OrchestrationCreator(r.Key, r.Value, shims, _services)).ToArray());
+        worker.AddTaskActivities(_registry.Activities
+            .Select(r => (ObjectCreator<TaskActivity>)new ActivityCreator(r.Key, r.Value, shims, _services)).ToArray());
+        worker.AddOrchestrationDispatcherMiddleware(ParentInstanceMiddleware.InvokeAsync);
+        try
+        {
+            await _service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            await worker.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Failure = ex;
+            worker.Dispose();
+            throw;
+        }
+
+        _worker = worker;
+        IsRunning = true;
+        _logger.WorkerStarted(WorkerId, _options.HubName, _options.PartitionCount);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_worker is not { } worker)
+        {
+            return;
+        }
+
+        _worker = null;
+        IsRunning = false;
+        try
+        {
+            // Not forced: running activities finish and report before the worker lets go of its leases.
+            await worker.StopAsync(isForced: false).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host's shutdown timeout passed; what was in flight reappears on the queues after their
+            // visibility timeouts and another (or the next) worker finishes it.
+            _logger.WorkerStopTimedOut(WorkerId);
+        }
+        finally
+        {
+            worker.Dispose();
+        }
+
+        _logger.WorkerStopped(WorkerId);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+}
