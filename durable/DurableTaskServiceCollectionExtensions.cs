@@ -59,7 +59,7 @@ public static class DurableTaskServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        options.Validate(o => o.Validate() is null, "Durable task options are invalid (hub name, partitions 1-16, visibility timeouts, storage account)");
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DurableTaskOptions>, DurableTaskOptionsValidator>());
         // DTFx logs every message at Information; keep its warnings and errors by default. A logging rule for a
         // longer category (e.g. "DurableTask.AzureStorage": "Information" in host.json) still wins over this one.
         services.Configure<LoggerFilterOptions>(o => o.Rules.Insert(0, new LoggerFilterRule(null, "DurableTask", LogLevel.Warning, null)));
@@ -93,6 +93,13 @@ public static class DurableTaskServiceCollectionExtensions
             return this;
         }
     }
+}
+
+/// <summary>Fails option resolution with the first problem, named.</summary>
+internal sealed class DurableTaskOptionsValidator : IValidateOptions<DurableTaskOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DurableTaskOptions options) =>
+        options.Validate() is { } problem ? ValidateOptionsResult.Fail("Durable task options: " + problem) : ValidateOptionsResult.Success;
 }
 
 internal enum TaskKind

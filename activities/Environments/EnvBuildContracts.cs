@@ -177,6 +177,9 @@ public sealed record JobProbe
 
     public DateTimeOffset? LastHeartbeat { get; init; }
 
+    /// <summary>When stale: whether another runner is alive and may take the job over once its message returns.</summary>
+    public bool OtherRunnerAlive { get; init; }
+
     /// <summary>The result's status (succeeded, failed, timed_out, cancelled, rejected) once finished.</summary>
     public string? Status { get; init; }
 

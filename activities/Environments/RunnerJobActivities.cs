@@ -72,7 +72,7 @@ public sealed class DispatchRunnerJobActivity(IRunnerJobQueue queue, TimeProvide
 /// Reads the runner's job table: whether a runner took the job, whether it still sends heartbeats, and the
 /// result once finished (also when the completion event was lost).
 /// </summary>
-public sealed class CheckRunnerJobActivity(RunnerJobTable jobs, TimeProvider time) : TaskActivity<JobProbeRequest, JobProbe>
+public sealed class CheckRunnerJobActivity(RunnerJobTable jobs, IRunnerRegistry runners, TimeProvider time) : TaskActivity<JobProbeRequest, JobProbe>
 {
     public const string Name = "CheckRunnerJob";
 
@@ -91,8 +91,13 @@ public sealed class CheckRunnerJobActivity(RunnerJobTable jobs, TimeProvider tim
             return Summarize(record.RunnerId, result);
         }
 
-        var state = record.State == RunnerJobStates.Running && record.IsStale(time.GetUtcNow(), TimeSpan.FromSeconds(input.StaleAfterSeconds)) ? "stale" : "running";
-        return new JobProbe { State = state, RunnerId = record.RunnerId, LastHeartbeat = record.LastHeartbeat };
+        var now = time.GetUtcNow();
+        var stale = record.State == RunnerJobStates.Running && record.IsStale(now, TimeSpan.FromSeconds(input.StaleAfterSeconds));
+        // Another runner, or a new incarnation of the same one (restarted with its id), can take the job over.
+        var lastSign = record.LastHeartbeat ?? record.StartedAt ?? DateTimeOffset.MinValue;
+        var othersAlive = stale && (await runners.GetRunnersAsync(CancellationToken.None).ConfigureAwait(false))
+            .Any(r => r.IsAlive(now, RunnerDefaults.StaleAfter) && (r.RunnerId != record.RunnerId || r.StartedAt > lastSign));
+        return new JobProbe { State = stale ? "stale" : "running", RunnerId = record.RunnerId, LastHeartbeat = record.LastHeartbeat, OtherRunnerAlive = othersAlive };
     }
 
     public static JobProbe Summarize(string? runnerId, JobResult result) => new()

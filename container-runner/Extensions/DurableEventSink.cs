@@ -40,7 +40,8 @@ public static class DurableEventSinkExtensions
 
         // Events go to the control queue of the instance's partition: hub and partition count must be the host's.
         var hostJson = ReadHostJsonDurable(baseDirectory);
-        var hubName = configuration[HubNameSetting] ?? hostJson.HubName ?? "EnvFabric";
+        // As the host: ENVFABRIC_STORAGE_PREFIX prefixes the task hub's name.
+        var hubName = configuration["ENVFABRIC_STORAGE_PREFIX"] + (configuration[HubNameSetting] ?? hostJson.HubName ?? "EnvFabric");
         var partitions = int.TryParse(configuration[PartitionCountSetting], out var p) ? p : hostJson.PartitionCount ?? 4;
         services.AddDurableTaskClient(o =>
         {

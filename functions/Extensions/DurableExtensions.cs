@@ -1,3 +1,4 @@
+using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Storage;
 using EnvFabric.Durable;
 using EnvFabric.Functions.Auth;
@@ -22,11 +23,13 @@ public static class DurableExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddDurableTask();
         builder.Services.AddOptions<DurableTaskOptions>()
-            .Configure<IOptions<HostJsonOptions>, StorageAccount>((o, host, storage) =>
+            .Configure<IOptions<HostJsonOptions>, IOptions<EnvFabricOptions>, StorageAccount>((o, host, settings, storage) =>
             {
                 var durable = host.Value.Extensions.DurableTask;
                 var provider = durable.StorageProvider;
-                o.HubName = durable.HubName;
+
+                // ENVFABRIC_STORAGE_PREFIX isolates a deployment's task hub as it does its tables and queues.
+                o.HubName = settings.Value.StoragePrefix + durable.HubName;
                 o.PartitionCount = provider.PartitionCount;
                 o.MaxQueuePollingInterval = provider.MaxQueuePollingInterval;
                 o.ControlQueueBatchSize = provider.ControlQueueBatchSize;

@@ -19,6 +19,13 @@ public sealed partial class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInpu
     /// <summary>How often the job table is checked while no completion event arrives.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a job whose runner died may wait for another live runner to take it over: the dead runner's
+    /// message comes back after the runner's visibility timeout (30 s) and is taken once its heartbeat is
+    /// stale (30 s), so a minute and a half covers both with room.
+    /// </summary>
+    public static readonly TimeSpan TakeoverWindow = TimeSpan.FromSeconds(90);
+
     /// <summary>Lock TTL: a safety net only, longer than any build.</summary>
     public static readonly TimeSpan LockTtl = TimeSpan.FromHours(6);
 
@@ -81,6 +88,7 @@ public sealed partial class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInpu
         var started = context.CurrentUtcDateTime;
         var deadline = started.AddSeconds(input.BuildTimeoutSeconds + (input.JobTimeoutSeconds ?? 0));
         var pickupDeadline = started.AddSeconds(input.PickupTimeoutSeconds);
+        DateTime? staleSince = null;
         while (true)
         {
             var woken = false;
@@ -113,12 +121,15 @@ public sealed partial class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInpu
             }
 
             var now = context.CurrentUtcDateTime;
-            if (probe.State == "stale")
+            staleSince = probe.State == "stale" ? staleSince ?? now : null;
+            if (probe.State == "stale" && (!probe.OtherRunnerAlive || now - staleSince >= TakeoverWindow))
             {
                 return probe with
                 {
                     Status = "failed",
-                    Error = $"runner {probe.RunnerId} stopped sending heartbeats (last at {probe.LastHeartbeat:u}); the build was abandoned",
+                    Error = probe.OtherRunnerAlive
+                        ? $"runner {probe.RunnerId} stopped sending heartbeats (last at {probe.LastHeartbeat:u}) and no runner took the job over within {TakeoverWindow.TotalSeconds:0} s; the build was abandoned"
+                        : $"runner {probe.RunnerId} stopped sending heartbeats (last at {probe.LastHeartbeat:u}); the build was abandoned",
                 };
             }
 

@@ -11,6 +11,8 @@ public sealed class HostJsonTests(AzuriteFixture azurite)
     [InlineData("AzureFunctionsJobHost:extensions:durableTask:storageProvider:partitionCount", "17", "extensions.durableTask.storageProvider.partitionCount")]
     [InlineData("AzureFunctionsJobHost:extensions:durableTask:hubName", "1bad-hub", "extensions.durableTask.hubName")]
     [InlineData("AzureFunctionsJobHost:extensions:durableTask:storageProvider:controlQueueBatchSize", "64", "extensions.durableTask.storageProvider.controlQueueBatchSize")]
+    [InlineData("AzureFunctionsJobHost:extensions:durableTask:storageProvider:controlQueueVisibilityTimeout", "00:00:01", "extensions.durableTask.storageProvider.controlQueueVisibilityTimeout")]
+    [InlineData("AzureFunctionsJobHost:extensions:durableTask:storageProvider:workItemQueueVisibilityTimeout", "00:00:02", "extensions.durableTask.storageProvider.workItemQueueVisibilityTimeout")]
     [InlineData("AzureFunctionsJobHost:version", "1.0", "version")]
     public void Start_WrongHostJsonValue_FailsNamingTheKey(string key, string value, string named)
     {

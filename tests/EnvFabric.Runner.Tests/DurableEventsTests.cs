@@ -38,12 +38,13 @@ public sealed class DurableEventsTests(RunnerFixture fixture)
     public async Task DurableSink_ScriptJob_OrchestrationWaitingOnExternalEventsGetsResult()
     {
         var hub = "hub" + AzuriteFixture.UniqueName("r");
+        var prefix = AzuriteFixture.UniqueName("p");
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
         builder.Services.AddDurableTask(
             o =>
             {
-                o.HubName = hub;
+                o.HubName = prefix + hub;
                 o.PartitionCount = 2;
                 o.MaxQueuePollingInterval = TimeSpan.FromMilliseconds(200);
                 o.StorageAccount = new StorageAccountClientProvider(fixture.Azurite.ConnectionString);
@@ -53,7 +54,7 @@ public sealed class DurableEventsTests(RunnerFixture fixture)
         await orchestrations.StartAsync();
         await using var runner = await RunnerHarness.StartAsync(
             fixture.Azurite,
-            new Dictionary<string, string?> { [DurableEventSinkExtensions.HubNameSetting] = hub, [DurableEventSinkExtensions.PartitionCountSetting] = "2" },
+            new Dictionary<string, string?> { [DurableEventSinkExtensions.HubNameSetting] = hub, [DurableEventSinkExtensions.PartitionCountSetting] = "2", ["ENVFABRIC_STORAGE_PREFIX"] = prefix },
             durableEvents: true);
         try
         {

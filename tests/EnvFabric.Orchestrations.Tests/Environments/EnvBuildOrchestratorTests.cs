@@ -120,6 +120,37 @@ public sealed class EnvBuildOrchestratorTests
     }
 
     [Fact]
+    public async Task RunAsync_StaleWhileAnotherRunnerLives_WaitsForTakeoverAndSucceeds()
+    {
+        // The runner dies; a restarted one is alive and takes the job over on its next delivery.
+        var probes = 0;
+        var context = Happy().On(CheckRunnerJobActivity.Name, _ => ++probes switch
+        {
+            < 3 => new JobProbe { State = "stale", RunnerId = "r1", LastHeartbeat = DateTimeOffset.UnixEpoch, OtherRunnerAlive = true },
+            < 5 => new JobProbe { State = "running", RunnerId = "r2" },
+            _ => new JobProbe { State = "finished", Status = "succeeded", RunnerId = "r2" },
+        });
+
+        var result = await new EnvBuildOrchestrator().RunAsync(context, Input());
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(5, probes);
+    }
+
+    [Fact]
+    public async Task RunAsync_StaleAndNoRunnerTakesOver_FailsAfterTakeoverWindow()
+    {
+        var context = Happy().On(CheckRunnerJobActivity.Name, _ => new JobProbe { State = "stale", RunnerId = "r1", LastHeartbeat = DateTimeOffset.UnixEpoch, OtherRunnerAlive = true });
+        var start = context.CurrentUtcDateTime;
+
+        var result = await new EnvBuildOrchestrator().RunAsync(context, Input());
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("no runner took the job over within 90 s", result.Error, StringComparison.Ordinal);
+        Assert.True(context.CurrentUtcDateTime - start >= EnvBuildOrchestrator.TakeoverWindow);
+    }
+
+    [Fact]
     public async Task RunAsync_NoRunnerTakesTheJob_FailsAfterPickupTimeoutAndStopsIt()
     {
         var context = Happy().On(CheckRunnerJobActivity.Name, _ => new JobProbe { State = "queued" });
