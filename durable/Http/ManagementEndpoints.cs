@@ -137,15 +137,9 @@ public static class ManagementEndpoints
 
     private static async Task<IResult> QueryInstancesAsync(HttpRequest request, DurableTaskClient client, string? runtimeStatus, DateTimeOffset? createdTimeFrom, DateTimeOffset? createdTimeTo, string? instanceIdPrefix, int? top, bool? showInput, CancellationToken ct)
     {
-        var statuses = new List<OrchestrationRuntimeStatus>();
-        foreach (var part in (runtimeStatus ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        if (ParseStatuses(runtimeStatus) is not { } statuses)
         {
-            if (!Enum.TryParse<OrchestrationRuntimeStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
-            {
-                return Error(StatusCodes.Status400BadRequest, $"Unknown runtimeStatus '{part}'.");
-            }
-
-            statuses.Add(status);
+            return Error(StatusCodes.Status400BadRequest, $"Unknown runtimeStatus in '{runtimeStatus}'.");
         }
 
         if (top is < 1 or > 1000)
@@ -193,15 +187,9 @@ public static class ManagementEndpoints
 
     private static async Task<IResult> PurgeInstancesAsync(DurableTaskClient client, string? runtimeStatus, DateTimeOffset? createdTimeFrom, DateTimeOffset? createdTimeTo, CancellationToken ct)
     {
-        var statuses = new List<OrchestrationRuntimeStatus>();
-        foreach (var part in (runtimeStatus ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        if (ParseStatuses(runtimeStatus) is not { } statuses)
         {
-            if (!Enum.TryParse<OrchestrationRuntimeStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
-            {
-                return Error(StatusCodes.Status400BadRequest, $"Unknown runtimeStatus '{part}'.");
-            }
-
-            statuses.Add(status);
+            return Error(StatusCodes.Status400BadRequest, $"Unknown runtimeStatus in '{runtimeStatus}'.");
         }
 
         var result = await client.PurgeAllInstancesAsync(new PurgeInstancesFilter(createdTimeFrom, createdTimeTo, statuses), ct).ConfigureAwait(false);
@@ -279,6 +267,23 @@ public static class ManagementEndpoints
     }
 
     private static IResult Error(int status, string message) => _error(status, message);
+
+    /// <summary>A comma-separated list of status names; null when one is not a status.</summary>
+    private static List<OrchestrationRuntimeStatus>? ParseStatuses(string? list)
+    {
+        var statuses = new List<OrchestrationRuntimeStatus>();
+        foreach (var part in (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Enum.TryParse<OrchestrationRuntimeStatus>(part, ignoreCase: true, out var status) || int.TryParse(part, out _))
+            {
+                return null;
+            }
+
+            statuses.Add(status);
+        }
+
+        return statuses;
+    }
 
     private static JsonNode? Parse(string? json)
     {

@@ -23,6 +23,9 @@ internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsy
     private readonly TaskRegistry _registry;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _starting = Task.CompletedTask;
     private TaskHubWorker? _worker;
 
     public DurableWorker(AzureStorageOrchestrationService service, IOptions<DurableTaskOptions> options, IServiceProvider services, TaskRegistry registry, ILoggerFactory loggerFactory)
@@ -41,40 +44,68 @@ internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsy
 
     public Exception? Failure { get; private set; }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Started in the background: a host whose storage is unreachable still starts, answers health with
+        // the reason, and begins work as soon as storage answers.
+        _starting = Task.Run(() => StartWorkerAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task StartWorkerAsync(CancellationToken stopping)
     {
         var shims = new DurableTaskShimFactory(
             new DurableTaskWorkerOptions { DataConverter = new JsonDataConverter(_options.SerializerOptions) },
             _loggerFactory);
-        var worker = new TaskHubWorker(_service, _loggerFactory)
+        while (!stopping.IsCancellationRequested)
         {
-            // As the SDK's own worker: without it, failures reach history without their details.
-            ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
-        };
-        worker.AddTaskOrchestrations(_registry.Orchestrators
-            .Select(r => (ObjectCreator<TaskOrchestration>)new OrchestrationCreator(r.Key, r.Value, shims, _services)).ToArray());
-        worker.AddTaskActivities(_registry.Activities
-            .Select(r => (ObjectCreator<TaskActivity>)new ActivityCreator(r.Key, r.Value, shims, _services)).ToArray());
-        worker.AddOrchestrationDispatcherMiddleware(ParentInstanceMiddleware.InvokeAsync);
-        try
-        {
-            await _service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-            await worker.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Failure = ex;
-            worker.Dispose();
-            throw;
-        }
+            var worker = new TaskHubWorker(_service, _loggerFactory)
+            {
+                // As the SDK's own worker: without it, failures reach history without their details.
+                ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
+            };
+            worker.AddTaskOrchestrations(_registry.Orchestrators
+                .Select(r => (ObjectCreator<TaskOrchestration>)new OrchestrationCreator(r.Key, r.Value, shims, _services)).ToArray());
+            worker.AddTaskActivities(_registry.Activities
+                .Select(r => (ObjectCreator<TaskActivity>)new ActivityCreator(r.Key, r.Value, shims, _services)).ToArray());
+            worker.AddOrchestrationDispatcherMiddleware(ParentInstanceMiddleware.InvokeAsync);
+            try
+            {
+                await _service.CreateIfNotExistsAsync().WaitAsync(stopping).ConfigureAwait(false);
+                await worker.StartAsync().WaitAsync(stopping).ConfigureAwait(false);
+                _worker = worker;
+                Failure = null;
+                IsRunning = true;
+                _logger.WorkerStarted(WorkerId, _options.HubName, _options.PartitionCount);
+                return;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                worker.Dispose();
+                return;
+            }
+            catch (Exception ex)
+            {
+                Failure = ex;
+                worker.Dispose();
+                _logger.WorkerStartFailed(ex, WorkerId);
+            }
 
-        _worker = worker;
-        IsRunning = true;
-        _logger.WorkerStarted(WorkerId, _options.HubName, _options.PartitionCount);
+            try
+            {
+                await Task.Delay(RetryDelay, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _starting.ConfigureAwait(false);
         if (_worker is not { } worker)
         {
             return;
@@ -104,5 +135,6 @@ internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsy
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
     }
 }
