@@ -11,7 +11,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Durable worker {WorkerId} stopped")]
     public static partial void WorkerStopped(this ILogger logger, string workerId);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Durable worker {WorkerId} did not stop within the host's shutdown timeout; unfinished work is picked up again after the queue visibility timeouts")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Durable worker {WorkerId} did not stop within 5 s; unfinished work is picked up again after the queue visibility timeouts")]
     public static partial void WorkerStopTimedOut(this ILogger logger, string workerId);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Durable worker {WorkerId} could not start (storage unreachable?); retrying in 5 s")]

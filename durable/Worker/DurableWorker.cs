@@ -24,6 +24,7 @@ internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsy
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan GracefulStop = TimeSpan.FromSeconds(5);
     private readonly CancellationTokenSource _stopping = new();
     private Task _starting = Task.CompletedTask;
     private TaskHubWorker? _worker;
@@ -115,13 +116,16 @@ internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsy
         IsRunning = false;
         try
         {
-            // Not forced: running activities finish and report before the worker lets go of its leases.
-            await worker.StopAsync(isForced: false).WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Not forced: running activities finish and leases are released, so another host takes the partitions
+            // at once. Bounded: a stop that waits longer than that is better left to the visibility timeouts.
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bound.CancelAfter(GracefulStop);
+            await worker.StopAsync(isForced: false).WaitAsync(bound.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // The host's shutdown timeout passed; what was in flight reappears on the queues after their
-            // visibility timeouts and another (or the next) worker finishes it.
+            // What was in flight reappears on the queues after their visibility timeouts and another (or the
+            // next) worker finishes it.
             _logger.WorkerStopTimedOut(WorkerId);
         }
         finally
