@@ -137,6 +137,15 @@ public sealed class AzureStorageDurableTaskClient : DurableTaskClient
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         cancellation.ThrowIfCancellationRequested();
+
+        // As the SDK documents, only a finished instance is purged: the provider would delete a running one's
+        // state and history from under it.
+        var states = await _service.GetOrchestrationStateAsync(instanceId, allExecutions: false, fetchInput: false).ConfigureAwait(false);
+        if (states.FirstOrDefault() is not { OrchestrationStatus: CoreStatus.Completed or CoreStatus.Failed or CoreStatus.Terminated or CoreStatus.Canceled })
+        {
+            return new Microsoft.DurableTask.Client.PurgeResult(0);
+        }
+
         var result = await _service.PurgeInstanceHistoryAsync(instanceId).ConfigureAwait(false);
         return new Microsoft.DurableTask.Client.PurgeResult(result.InstancesDeleted);
     }
