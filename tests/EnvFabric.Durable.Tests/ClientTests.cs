@@ -66,6 +66,19 @@ public sealed class ClientTests(AzuriteFixture azurite) : IClassFixture<AzuriteF
     }
 
     [Fact]
+    public async Task PurgeInstance_Running_RefusedAndKept()
+    {
+        await using var host = await DurableTestHost.StartAsync(azurite);
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(WaitOrchestrator));
+        await host.WaitUntilAsync(id, m => m.SerializedCustomStatus is not null);
+
+        Assert.Equal(0, (await host.Client.PurgeInstanceAsync(id)).PurgedInstanceCount);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await host.Client.GetInstanceAsync(id))!.RuntimeStatus);
+        await host.Client.RaiseEventAsync(id, "Go", "still here");
+        Assert.Equal("got still here", (await host.WaitAsync(id)).ReadOutputAs<string>());
+    }
+
+    [Fact]
     public async Task PurgeAllInstances_ByStatusFilter_RemovesOnlyMatching()
     {
         await using var host = await DurableTestHost.StartAsync(azurite);
