@@ -18,6 +18,12 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite, ITestOutputHelper
     [Fact]
     public async Task Worker_KilledMidOrchestration_FreshWorkerCompletesEveryInstanceWithin60Seconds()
     {
+        // The test worker leaves these at the engine's defaults; they are what bounds the recovery.
+        var defaults = new DurableTaskOptions();
+        Assert.Equal(TimeSpan.FromSeconds(30), defaults.ControlQueueVisibilityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), defaults.WorkItemQueueVisibilityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), defaults.PartitionLeaseInterval);
+
         var hub = DurableTestHost.NewHubName();
         var effects = await CrashHelpers.CreateEffectsTableAsync(azurite);
         await using var client = await DurableTestHost.StartAsync(azurite, hubName: hub, worker: false);
