@@ -32,6 +32,14 @@ builder.Services.AddDurableTask(
     CrashTasks.Register);
 using var host = builder.Build();
 await host.StartAsync();
-Console.WriteLine("ready " + host.Services.GetRequiredService<IDurableWorkerStatus>().WorkerId);
+
+// The worker may start in the background: "ready" once it runs (the test gives up after its own bound).
+var status = host.Services.GetRequiredService<IDurableWorkerStatus>();
+while (!status.IsRunning)
+{
+    await Task.Delay(100);
+}
+
+Console.WriteLine("ready " + status.WorkerId);
 await host.WaitForShutdownAsync();
 return 0;

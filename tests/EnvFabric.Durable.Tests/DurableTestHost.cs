@@ -64,7 +64,22 @@ public sealed class DurableTestHost : IAsyncDisposable
 
         var host = builder.Build();
         await host.StartAsync();
-        if (!worker)
+        if (worker)
+        {
+            // The worker may start in the background; tests begin once it runs.
+            var status = host.Services.GetRequiredService<IDurableWorkerStatus>();
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (!status.IsRunning)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException("the durable worker did not start: " + status.Failure);
+                }
+
+                await Task.Delay(50);
+            }
+        }
+        else
         {
             // No worker creates the hub's queues and tables; a client that starts instances needs them.
             await host.Services.GetRequiredService<AzureStorageOrchestrationService>().CreateIfNotExistsAsync();
