@@ -131,6 +131,9 @@ public sealed class DurableTaskOptions
         WorkItemQueueVisibilityTimeout = WorkItemQueueVisibilityTimeout,
         UseAppLease = UseAppLease,
         UseTablePartitionManagement = true,
+        // Without it the provider ignores a start whose id is taken by an unfinished instance, and the client
+        // reports it started: refuse it with OrchestrationAlreadyExistsException instead.
+        ThrowExceptionOnInvalidDedupeStatus = true,
         WorkerId = EffectiveWorkerId,
         StorageAccountClientProvider = StorageAccount,
         LoggerFactory = loggerFactory,

@@ -52,7 +52,7 @@ public sealed class AzureStorageDurableTaskClient : DurableTaskClient
             Name = orchestratorName.Name,
             Version = options?.Version?.Version ?? string.Empty,
             OrchestrationInstance = instance,
-            ScheduledStartTime = options?.StartAt?.UtcDateTime,
+            ScheduledStartTime = NotBefore(options?.StartAt),
             Tags = options?.Tags?.ToDictionary(t => t.Key, t => t.Value),
         };
         var dedupe = options?.DedupeStatuses is { } statuses
@@ -137,6 +137,15 @@ public sealed class AzureStorageDurableTaskClient : DurableTaskClient
     {
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
         cancellation.ThrowIfCancellationRequested();
+
+        // As the SDK documents, only a finished instance is purged: the provider would delete a running one's
+        // state and history from under it.
+        var states = await _service.GetOrchestrationStateAsync(instanceId, allExecutions: false, fetchInput: false).ConfigureAwait(false);
+        if (states.FirstOrDefault() is not { OrchestrationStatus: CoreStatus.Completed or CoreStatus.Failed or CoreStatus.Terminated or CoreStatus.Canceled })
+        {
+            return new Microsoft.DurableTask.Client.PurgeResult(0);
+        }
+
         var result = await _service.PurgeInstanceHistoryAsync(instanceId).ConfigureAwait(false);
         return new Microsoft.DurableTask.Client.PurgeResult(result.InstancesDeleted);
     }
@@ -186,6 +195,15 @@ public sealed class AzureStorageDurableTaskClient : DurableTaskClient
 
     /// <inheritdoc/>
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// The scheduled start to give the provider for <paramref name="startAt"/>. The provider sends the start message with
+    /// a visibility delay of (scheduled start - now), which the storage SDK truncates to whole seconds, so the instance
+    /// could start up to a second early; a second more keeps the start at or after <paramref name="startAt"/> (and less
+    /// than a second after it). A time already past is left as it is.
+    /// </summary>
+    private static DateTime? NotBefore(DateTimeOffset? startAt) =>
+        startAt is { } at && at > DateTimeOffset.UtcNow ? at.UtcDateTime.AddSeconds(1) : startAt?.UtcDateTime;
 
     private Task SendAsync(string instanceId, HistoryEvent historyEvent, CancellationToken cancellation)
     {

@@ -1,18 +1,29 @@
+using Azure.Data.Tables;
+using Microsoft.DurableTask;
+
 namespace EnvFabric.Durable.TestWorker;
 
-/// <summary>Where activities record their effects: one line per execution, appended to a file shared by all workers.</summary>
-public sealed class EffectLog(string path)
+/// <summary>
+/// Where activities record their effects: one row per execution in an Azurite table shared by every worker
+/// (partition key the instance, row key the step and a fresh id, so a step that ran twice shows twice).
+/// </summary>
+public sealed class EffectLog(TableClient table)
 {
-    private static readonly Lock Sync = new();
+    public TableClient Table { get; } = table;
 
-    public string Path { get; } = path;
+    public Task RecordAsync(string instanceId, int step) =>
+        Table.AddEntityAsync(new TableEntity(instanceId, $"{step:D2}-{Guid.NewGuid():N}") { ["Step"] = step });
 
-    public void Record(string line)
+    /// <summary>Every recorded execution: (instance, step).</summary>
+    public static async Task<List<(string InstanceId, int Step)>> ReadAsync(TableClient table)
     {
-        lock (Sync)
+        var rows = new List<(string, int)>();
+        await foreach (var row in table.QueryAsync<TableEntity>(select: ["PartitionKey", "Step"]))
         {
-            File.AppendAllText(Path, line + "\n");
+            rows.Add((row.PartitionKey, row.GetInt32("Step") ?? -1));
         }
+
+        return rows;
     }
 }
 
@@ -35,13 +46,13 @@ public sealed class CrashSequence : TaskOrchestrator<int, List<int>>
     }
 }
 
+/// <summary>Records its step (the effect), slowly enough that a kill lands in the middle of instances.</summary>
 public sealed class RecordStep(EffectLog log) : TaskActivity<int, int>
 {
     public override async Task<int> RunAsync(TaskActivityContext context, int input)
     {
-        // Slow enough that a kill lands in the middle of instances.
-        await Task.Delay(50, context.CancellationToken);
-        log.Record($"{context.InstanceId}:{input}");
+        await Task.Delay(250);
+        await log.RecordAsync(context.InstanceId, input);
         return input;
     }
 }

@@ -5,8 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Durable.Tests;
 
-[Collection(AzuriteCollection.Name)]
-public sealed class DurableHttpTests(AzuriteFixture azurite)
+public sealed class DurableHttpTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     [Fact]
     public async Task WaitForCompletionOrCreateCheckStatusResponse_FinishesInTime_200WithOutput()

@@ -1,4 +1,5 @@
-using EnvFabric.Durable.Worker;
+using DurableTask.AzureStorage;
+using EnvFabric.Durable.Client;
 using EnvFabric.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EnvFabric.Durable.Tests;
 
-/// <summary>A real worker and client on Azurite, on a hub of its own, with short polling and leases.</summary>
+/// <summary>A real worker (DTFx over Azurite) and client, on a task hub of its own, with short polling.</summary>
 public sealed class DurableTestHost : IAsyncDisposable
 {
     private readonly IHost _host;
@@ -15,16 +16,18 @@ public sealed class DurableTestHost : IAsyncDisposable
     {
         _host = host;
         HubName = hubName;
-        Client = host.Services.GetRequiredService<DurableTaskClient>();
+        Client = host.Services.GetRequiredService<AzureStorageDurableTaskClient>();
     }
 
     public string HubName { get; }
 
-    public DurableTaskClient Client { get; }
+    public AzureStorageDurableTaskClient Client { get; }
 
     public IServiceProvider Services => _host.Services;
 
-    internal IReadOnlyCollection<int> OwnedPartitions => _host.Services.GetRequiredService<DurableTaskWorker>().OwnedPartitions;
+    public StepRecorder Recorder => _host.Services.GetRequiredService<StepRecorder>();
+
+    public static string NewHubName() => "hub" + AzuriteFixture.UniqueName("d");
 
     public static void Configure(DurableTaskOptions options, AzuriteFixture azurite, string hubName)
     {
@@ -33,17 +36,12 @@ public sealed class DurableTestHost : IAsyncDisposable
         options.HubName = hubName;
         options.PartitionCount = 4;
         options.MaxQueuePollingInterval = TimeSpan.FromMilliseconds(250);
-        options.PartitionLeaseInterval = TimeSpan.FromSeconds(2);
-        options.ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(20);
-        options.WorkItemVisibilityTimeout = TimeSpan.FromSeconds(20);
-        options.BlobServiceClient = azurite.Blobs;
-        options.QueueServiceClient = azurite.Queues;
-        options.TableServiceClient = azurite.Tables;
+        options.StorageAccount = new StorageAccountClientProvider(azurite.ConnectionString);
     }
 
-    public static async Task<DurableTestHost> StartAsync(AzuriteFixture azurite, Action<DurableTaskOptions>? configure = null, string? hubName = null, bool worker = true, Action<IDurableTaskBuilder>? extra = null, Action<IServiceCollection>? services = null)
+    public static async Task<DurableTestHost> StartAsync(AzuriteFixture azurite, Action<DurableTaskOptions>? configure = null, string? hubName = null, bool worker = true, Action<IServiceCollection>? services = null)
     {
-        hubName ??= "hub" + AzuriteFixture.UniqueName("d");
+        hubName ??= NewHubName();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
@@ -58,10 +56,6 @@ public sealed class DurableTestHost : IAsyncDisposable
         if (worker)
         {
             builder.Services.AddDurableTask(Options, TestTasks.Register);
-            if (extra is not null)
-            {
-                extra(builder.Services.AddDurableTaskRegistrations());
-            }
         }
         else
         {
@@ -70,6 +64,27 @@ public sealed class DurableTestHost : IAsyncDisposable
 
         var host = builder.Build();
         await host.StartAsync();
+        if (worker)
+        {
+            // The worker may start in the background; tests begin once it runs.
+            var status = host.Services.GetRequiredService<IDurableWorkerStatus>();
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (!status.IsRunning)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException("the durable worker did not start: " + status.Failure);
+                }
+
+                await Task.Delay(50);
+            }
+        }
+        else
+        {
+            // No worker creates the hub's queues and tables; a client that starts instances needs them.
+            await host.Services.GetRequiredService<AzureStorageOrchestrationService>().CreateIfNotExistsAsync();
+        }
+
         return new DurableTestHost(host, hubName);
     }
 
@@ -81,14 +96,22 @@ public sealed class DurableTestHost : IAsyncDisposable
 
     public async Task<OrchestrationMetadata> WaitAsync(string instanceId, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        return await Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, cts.Token);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(90));
+        try
+        {
+            return await Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, cts.Token);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            var last = await Client.GetInstanceAsync(instanceId, false);
+            throw new TimeoutException($"Instance {instanceId} did not finish in time; last status {last?.RuntimeStatus}");
+        }
     }
 
     /// <summary>Polls until <paramref name="condition"/> holds for the instance (or fails after the timeout).</summary>
     public async Task<OrchestrationMetadata> WaitUntilAsync(string instanceId, Func<OrchestrationMetadata, bool> condition, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(90));
         while (true)
         {
             var metadata = await Client.GetInstanceAsync(instanceId, true);
@@ -102,14 +125,35 @@ public sealed class DurableTestHost : IAsyncDisposable
                 throw new TimeoutException($"Instance {instanceId} did not reach the expected state; last status {metadata?.RuntimeStatus}");
             }
 
-            await Task.Delay(50);
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Polls the instance's history until an event of <paramref name="eventType"/> is in it.</summary>
+    public async Task WaitForHistoryAsync(string instanceId, string eventType, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(90));
+        while (!(await Client.GetInstanceHistoryAsync(instanceId)).Any(e => e.EventType == eventType))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{eventType} never reached the history of {instanceId}");
+            }
+
+            await Task.Delay(100);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await _host.StopAsync(cts.Token);
-        _host.Dispose();
+        try
+        {
+            await _host.StopAsync(cts.Token);
+        }
+        finally
+        {
+            _host.Dispose();
+        }
     }
 }

@@ -29,11 +29,16 @@ public static class TestTasks
             .AddOrchestrator<ReplayOrchestrator>()
             .AddOrchestrator<ChangingOrchestrator>()
             .AddOrchestrator<FailingChildParentOrchestrator>()
+            .AddOrchestrator<ThrowingChildOrchestrator>()
+            .AddOrchestrator<ParentInfoOrchestrator>()
+            .AddOrchestrator<NotBeforeOrchestrator>()
+            .AddOrchestrator<FirstStepOrchestrator>()
             .AddActivity<SayHello>()
             .AddActivity<Twice>()
             .AddActivity<Flaky>()
             .AddActivity<Throws>()
             .AddActivity<Echo>()
+            .AddActivity<WallClock>()
             .AddActivity<Noop>("NoOp");
     }
 }
@@ -114,26 +119,41 @@ public sealed class ParentOrchestrator : TaskOrchestrator<ParentInput, string>
 {
     public override async Task<string> RunAsync(TaskOrchestrationContext context, ParentInput input)
     {
-        var child = await context.CallSubOrchestratorAsync<List<string>>(nameof(SequenceOrchestrator), input.Names, new SubOrchestrationOptions(input.ChildId));
+        var child = await context.CallSubOrchestratorAsync<List<string>>(nameof(SequenceOrchestrator), input.Names, new SubOrchestrationOptions { InstanceId = input.ChildId });
         var generated = await context.CallSubOrchestratorAsync<List<string>>(nameof(SequenceOrchestrator), new[] { "x" });
-        return string.Join(",", child.Concat(generated));
+        var parent = await context.CallSubOrchestratorAsync<string>(nameof(ParentInfoOrchestrator));
+        return string.Join(",", child.Concat(generated)) + "|" + parent;
     }
 }
 
-public sealed class FailingChildParentOrchestrator : TaskOrchestrator<object?, string>
+public sealed class FailingChildParentOrchestrator : TaskOrchestrator<string, string>
 {
-    public override async Task<string> RunAsync(TaskOrchestrationContext context, object? input)
+    public override async Task<string> RunAsync(TaskOrchestrationContext context, string input)
     {
         try
         {
-            await context.CallSubOrchestratorAsync<string>(nameof(UncaughtOrchestrator), "child");
+            await context.CallSubOrchestratorAsync<string>(nameof(ThrowingChildOrchestrator), "child", new SubOrchestrationOptions { InstanceId = input });
             return "no failure";
         }
         catch (TaskFailedException ex)
         {
-            return $"{ex.FailureDetails.ErrorType}|{ex.FailureDetails.InnerFailure?.ErrorType}|{ex.FailureDetails.ErrorMessage}";
+            return $"{ex.FailureDetails.ErrorType}|{ex.FailureDetails.ErrorMessage}|{ex.TaskName}";
         }
     }
+}
+
+/// <summary>A child that fails, naming the parent it sees in <see cref="TaskOrchestrationContext.Parent"/>.</summary>
+public sealed class ThrowingChildOrchestrator : TaskOrchestrator<string, string>
+{
+    public override Task<string> RunAsync(TaskOrchestrationContext context, string input) =>
+        throw new InvalidOperationException($"child failed; parent {context.Parent?.Name.Name}/{context.Parent?.InstanceId}");
+}
+
+/// <summary>Returns the parent it sees: "name/id", or "none".</summary>
+public sealed class ParentInfoOrchestrator : TaskOrchestrator<object?, string>
+{
+    public override Task<string> RunAsync(TaskOrchestrationContext context, object? input) =>
+        Task.FromResult(context.Parent is { } parent ? $"{parent.Name.Name}/{parent.InstanceId}" : "none");
 }
 
 public sealed class TimerOrchestrator : TaskOrchestrator<double, double>
@@ -157,8 +177,9 @@ public sealed class ApprovalOrchestrator : TaskOrchestrator<ApprovalInput, strin
             var answer = await context.WaitForExternalEvent<string>("Approval", TimeSpan.FromSeconds(input.TimeoutSeconds));
             return "approved:" + answer;
         }
-        catch (TimeoutException)
+        catch (TaskCanceledException)
         {
+            // Microsoft.DurableTask: the timeout timer won the race.
             return "timed out";
         }
     }
@@ -190,7 +211,7 @@ public sealed class RetryOrchestrator : TaskOrchestrator<RetryInput, int>
 {
     public override async Task<int> RunAsync(TaskOrchestrationContext context, RetryInput input)
     {
-        var policy = new RetryPolicy(input.MaxAttempts, TimeSpan.FromMilliseconds(200), backoffCoefficient: 2.0);
+        var policy = new RetryPolicy(input.MaxAttempts, TimeSpan.FromMilliseconds(300), backoffCoefficient: 2.0);
         return await context.CallActivityAsync<int>(nameof(Flaky), new FlakyInput(input.Key, input.FailTimes), TaskOptions.FromRetryPolicy(policy));
     }
 }
@@ -272,4 +293,38 @@ public sealed class ChangingOrchestrator : TaskOrchestrator<object?, string>
         await context.WaitForExternalEvent<string>("Continue");
         return "done";
     }
+}
+
+/// <summary>The wall clock of the worker when the activity ran.</summary>
+public sealed class WallClock : TaskActivity<object?, DateTime>
+{
+    public override Task<DateTime> RunAsync(TaskActivityContext context, object? input) => Task.FromResult(DateTime.UtcNow);
+}
+
+public sealed record NotBeforeObservation(double DelaySeconds, DateTime Due, DateTime OrchestrationTime, DateTime WallClockAfter);
+
+/// <summary>Waits each delay with <see cref="DurableTimers.CreateTimerNotBefore(TaskOrchestrationContext, DateTime, CancellationToken)"/> and records what it saw after.</summary>
+public sealed class NotBeforeOrchestrator : TaskOrchestrator<double[], List<NotBeforeObservation>>
+{
+    public override async Task<List<NotBeforeObservation>> RunAsync(TaskOrchestrationContext context, double[] input)
+    {
+        var seen = new List<NotBeforeObservation>();
+        foreach (var seconds in input)
+        {
+            var due = context.CurrentUtcDateTime.AddSeconds(seconds);
+            await context.CreateTimerNotBefore(due);
+            var now = context.CurrentUtcDateTime;
+            var wall = await context.CallActivityAsync<DateTime>(nameof(WallClock));
+            seen.Add(new NotBeforeObservation(seconds, due, now, wall));
+        }
+
+        return seen;
+    }
+}
+
+/// <summary>Its first step records the wall clock: when a delayed start really ran.</summary>
+public sealed class FirstStepOrchestrator : TaskOrchestrator<object?, DateTime>
+{
+    public override Task<DateTime> RunAsync(TaskOrchestrationContext context, object? input) =>
+        context.CallActivityAsync<DateTime>(nameof(WallClock));
 }

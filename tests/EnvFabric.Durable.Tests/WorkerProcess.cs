@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace EnvFabric.Durable.Tests;
@@ -6,14 +7,22 @@ namespace EnvFabric.Durable.Tests;
 public sealed class WorkerProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<string> _errors = new();
 
     private WorkerProcess(Process process)
     {
         _process = process;
     }
 
-    public static async Task<WorkerProcess> StartAsync(string storage, string hub, string effectsFile)
+    /// <summary>The worker id it reported (its name in the partition lease table).</summary>
+    public string WorkerId { get; private set; } = "";
+
+    public int Id => _process.Id;
+
+    public string Errors => string.Join('\n', _errors);
+
+    public static async Task<WorkerProcess> StartAsync(string storage, string hub, string effectsTable, int leaseSeconds = 30)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "EnvFabric.Durable.TestWorker.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -22,7 +31,7 @@ public sealed class WorkerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { dll, storage, hub, effectsFile })
+        foreach (var arg in new[] { dll, storage, hub, effectsTable, leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }
@@ -31,19 +40,32 @@ public sealed class WorkerProcess : IDisposable
         var worker = new WorkerProcess(process);
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data == "ready")
+            if (e.Data?.StartsWith("ready ", StringComparison.Ordinal) == true)
             {
-                worker._ready.TrySetResult();
+                worker._ready.TrySetResult(e.Data["ready ".Length..]);
             }
         };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && worker._errors.Count < 200)
+            {
+                worker._errors.Enqueue(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await worker._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            worker.WorkerId = await worker._ready.Task.WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            worker.Dispose();
+            throw new TimeoutException("the test worker did not report ready: " + worker.Errors);
+        }
+
         return worker;
     }
-
-    public int Id => _process.Id;
 
     /// <summary>SIGKILL: the process dies at whatever point it is.</summary>
     public void Kill()

@@ -1,9 +1,0 @@
-using EnvFabric.Testing;
-
-namespace EnvFabric.Durable.Tests;
-
-[CollectionDefinition(Name)]
-public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
-{
-    public const string Name = "Azurite";
-}
