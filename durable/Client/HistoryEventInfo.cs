@@ -12,7 +12,7 @@ namespace EnvFabric.Durable.Client;
 /// <param name="Name">The task, timer, event or orchestration name, when there is one.</param>
 /// <param name="Input">The input or payload JSON.</param>
 /// <param name="Result">The result JSON.</param>
-/// <param name="ScheduledId">For responses, the id of the scheduling event.</param>
+/// <param name="ScheduledId">For responses, the id of the scheduling event (a fired timer: its TimerId).</param>
 /// <param name="FireAt">For timers, when they fire.</param>
 /// <param name="FailureDetails">For failures, the details.</param>
 public sealed record HistoryEventInfo(
@@ -56,7 +56,7 @@ public sealed record HistoryEventInfo(
                 Text(item, "Name"),
                 Text(item, "Input"),
                 Text(item, "Result") ?? Text(item, "Reason"),
-                Number(item, "TaskScheduledId"),
+                Number(item, "TaskScheduledId") ?? Number(item, "TimerId"),
                 Time(item, "FireAt"),
                 item.TryGetProperty(nameof(FailureDetails), out var f) && f.ValueKind == JsonValueKind.Object ? Failure(f) : null));
         }
