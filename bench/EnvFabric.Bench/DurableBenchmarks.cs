@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Queues;
+using DurableTask.AzureStorage;
 using EnvFabric.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -136,9 +136,7 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
                     // The host's defaults (host.json); a fresh hub per measurement.
                     o.HubName = "bench" + Guid.NewGuid().ToString("N")[..12];
                     o.ExtendedSessionsEnabled = extendedSessions;
-                    o.BlobServiceClient = new BlobServiceClient(storage);
-                    o.QueueServiceClient = new QueueServiceClient(storage, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
-                    o.TableServiceClient = new TableServiceClient(storage);
+                    o.StorageAccount = new StorageAccountClientProvider(storage);
                 },
                 r => r.AddOrchestrator<HelloSequence5>().AddOrchestrator<Sequence>().AddOrchestrator<FirstActivity>().AddOrchestrator<FanOut>()
                     .AddActivity<NoOp>().AddActivity<MarkStarted>());
