@@ -160,6 +160,12 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
 
                 await Task.Delay(50);
             }
+
+            if ((i + 1) % 100 == 0)
+            {
+                // Progress on stderr, to tell a slow run from a stalled one.
+                await Console.Error.WriteLineAsync($"{DateTime.Now:HH:mm:ss} {i + 1} of {count} completed");
+            }
         }
     }
 
