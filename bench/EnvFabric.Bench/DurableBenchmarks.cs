@@ -12,9 +12,9 @@ namespace EnvFabric.Bench;
 
 /// <summary>
 /// The durable engine (DTFx's Azure Storage provider) on Azurite: throughput of many small orchestrations, one
-/// long sequence, start latency on an idle worker, and a 1000-activity fan-out. Provider settings are the host's
-/// defaults (<see cref="DurableTaskOptions"/>, host.json) unless overridden by <c>DURABLE_BENCH_*</c> variables
-/// (<see cref="BenchSettings"/>), so other configurations can be measured with the same code.
+/// long sequence, start latency on an idle worker, and a 1000-activity fan-out. Provider settings are those of
+/// <see cref="BenchSettings"/> (the host's defaults except extended sessions and concurrency), each overridable by a
+/// <c>DURABLE_BENCH_*</c> variable, so other configurations can be measured with the same code.
 /// </summary>
 public sealed class DurableBenchmarks : IBenchmarkSuite
 {
@@ -302,8 +302,11 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
     }
 
     /// <summary>
-    /// Provider settings of a run: each one the host's default (<see cref="DurableTaskOptions"/>) unless its
-    /// variable is set: <c>DURABLE_BENCH_PARTITIONS</c>, <c>DURABLE_BENCH_POLL_MS</c> (max queue polling interval),
+    /// Provider settings of a run. Partitions, polling interval and batch size are the host's defaults
+    /// (<see cref="DurableTaskOptions"/>); extended sessions are on, with 1000 concurrent orchestrations (an in-memory
+    /// session holds a slot, and 100 slots starved the other instances of hello_sequence5) and 50 concurrent
+    /// activities (the bench's activities do nothing; the host's are container jobs). Each is overridden by its
+    /// variable: <c>DURABLE_BENCH_PARTITIONS</c>, <c>DURABLE_BENCH_POLL_MS</c> (max queue polling interval),
     /// <c>DURABLE_BENCH_BATCH</c> (control-queue batch size), <c>DURABLE_BENCH_EXTENDED_SESSIONS</c> (1 or 0),
     /// <c>DURABLE_BENCH_MAX_ORCHESTRATIONS</c>, <c>DURABLE_BENCH_MAX_ACTIVITIES</c>.
     /// </summary>
@@ -316,9 +319,9 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
                 Int("DURABLE_BENCH_PARTITIONS") ?? defaults.PartitionCount,
                 Int("DURABLE_BENCH_POLL_MS") is { } ms ? TimeSpan.FromMilliseconds(ms) : defaults.MaxQueuePollingInterval,
                 Int("DURABLE_BENCH_BATCH") ?? defaults.ControlQueueBatchSize,
-                Int("DURABLE_BENCH_EXTENDED_SESSIONS") is { } extended ? extended == 1 : defaults.ExtendedSessionsEnabled,
-                Int("DURABLE_BENCH_MAX_ORCHESTRATIONS") ?? defaults.MaxConcurrentOrchestrations,
-                Int("DURABLE_BENCH_MAX_ACTIVITIES") ?? defaults.MaxConcurrentActivities);
+                Int("DURABLE_BENCH_EXTENDED_SESSIONS") is { } extended ? extended == 1 : true,
+                Int("DURABLE_BENCH_MAX_ORCHESTRATIONS") ?? 1000,
+                Int("DURABLE_BENCH_MAX_ACTIVITIES") ?? 50);
         }
 
         public void ApplyTo(DurableTaskOptions options)
