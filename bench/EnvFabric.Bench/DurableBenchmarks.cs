@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Azure.Storage.Queues;
+using DurableTask.AzureStorage;
 using EnvFabric.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,8 +11,10 @@ using Microsoft.Extensions.Logging;
 namespace EnvFabric.Bench;
 
 /// <summary>
-/// The durable runtime on Azurite with the host's default settings (host.json): throughput of many small
-/// orchestrations, one long sequence, start latency on an idle worker, and a 1000-activity fan-out.
+/// The durable engine (DTFx's Azure Storage provider) on Azurite: throughput of many small orchestrations, one
+/// long sequence, start latency on an idle worker, and a 1000-activity fan-out. Provider settings are those of
+/// <see cref="BenchSettings"/> (the host's defaults except extended sessions and concurrency), each overridable by a
+/// <c>DURABLE_BENCH_*</c> variable, so other configurations can be measured with the same code.
 /// </summary>
 public sealed class DurableBenchmarks : IBenchmarkSuite
 {
@@ -21,71 +23,144 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
     public async Task RunAsync(BenchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var extended = Environment.GetEnvironmentVariable("DURABLE_BENCH_EXTENDED_SESSIONS") == "1";
-
-        await using (var host = await BenchHost.StartAsync(context.StorageConnectionString, extended))
+        var settings = BenchSettings.FromEnvironment();
+        await Console.Error.WriteLineAsync($"durable bench settings: {settings}");
+        // DURABLE_BENCH_PARTS=hello,sequence,latency,fanout runs only those measurements (all by default).
+        var parts = Environment.GetEnvironmentVariable("DURABLE_BENCH_PARTS") is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.OrdinalIgnoreCase)
+            : Environment.GetEnvironmentVariable("DURABLE_BENCH_HELLO_ONLY") == "1" ? ["hello"] : ["hello", "sequence", "latency", "fanout"];
+        var storage = context.StorageConnectionString;
+        if (parts.Contains("hello"))
         {
-            var client = host.Client;
-            var count = int.TryParse(Environment.GetEnvironmentVariable("DURABLE_BENCH_HELLO_COUNT"), out var n) ? n : 1000;
-            var prefix = "hello-";
-            var watch = Stopwatch.StartNew();
-            using var azureLog = Environment.GetEnvironmentVariable("DURABLE_BENCH_LOG") is { Length: > 0 }
-                ? Azure.Core.Diagnostics.AzureEventSourceListener.CreateConsoleLogger(Environment.GetEnvironmentVariable("DURABLE_BENCH_AZURE_LOG") == "1" ? System.Diagnostics.Tracing.EventLevel.Informational : System.Diagnostics.Tracing.EventLevel.Warning)
-                : null;
-            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-                await client.ScheduleNewOrchestrationInstanceAsync(nameof(HelloSequence5), i, new StartOrchestrationOptions(prefix + i), ct));
-            if (azureLog is not null)
-            {
-                await Console.Error.WriteLineAsync($"{DateTime.Now:HH:mm:ss.fff} scheduled {count} in {watch.Elapsed.TotalSeconds:0.0} s");
-            }
-            await WaitAllFinishedAsync(client, prefix, count);
-            context.Report("durable.hello_sequence5.orchestrations_per_s", count / watch.Elapsed.TotalSeconds);
+            await HelloSequence5Async(context, storage, settings);
         }
 
-        if (Environment.GetEnvironmentVariable("DURABLE_BENCH_HELLO_ONLY") == "1")
+        if (parts.Contains("sequence"))
         {
-            return;
+            await Sequence100Async(context, storage, settings);
         }
 
-        await using (var host = await BenchHost.StartAsync(context.StorageConnectionString, extended))
+        if (parts.Contains("latency"))
         {
-            var watch = Stopwatch.StartNew();
-            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(Sequence), 100);
+            await StartLatencyAsync(context, storage, settings);
+        }
+
+        if (parts.Contains("fanout"))
+        {
+            await FanOut1000Async(context, storage, settings);
+        }
+    }
+
+    private static async Task HelloSequence5Async(BenchContext context, string storage, BenchSettings settings)
+    {
+        await using var host = await BenchHost.StartAsync(storage, settings);
+        var client = host.Client;
+        var count = int.TryParse(Environment.GetEnvironmentVariable("DURABLE_BENCH_HELLO_COUNT"), out var n) ? n : 1000;
+        var prefix = "hello-";
+        var watch = Stopwatch.StartNew();
+        using var azureLog = Environment.GetEnvironmentVariable("DURABLE_BENCH_LOG") is { Length: > 0 }
+            ? Azure.Core.Diagnostics.AzureEventSourceListener.CreateConsoleLogger(Environment.GetEnvironmentVariable("DURABLE_BENCH_AZURE_LOG") == "1" ? System.Diagnostics.Tracing.EventLevel.Informational : System.Diagnostics.Tracing.EventLevel.Warning)
+            : null;
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            await client.ScheduleNewOrchestrationInstanceAsync(nameof(HelloSequence5), i, new StartOrchestrationOptions(prefix + i), ct));
+        if (azureLog is not null)
+        {
+            await Console.Error.WriteLineAsync($"{DateTime.Now:HH:mm:ss.fff} scheduled {count} in {watch.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        await WaitAllFinishedAsync(client, prefix, count);
+        context.Report("durable.hello_sequence5.orchestrations_per_s", count / watch.Elapsed.TotalSeconds);
+    }
+
+    private static async Task Sequence100Async(BenchContext context, string storage, BenchSettings settings)
+    {
+        await using var host = await BenchHost.StartAsync(storage, settings);
+        var watch = Stopwatch.StartNew();
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(Sequence), 100);
+        await WaitFinishedAsync(host.Client, id);
+        context.Report("durable.sequence100.activities_per_s", 100 / watch.Elapsed.TotalSeconds);
+    }
+
+    private static async Task StartLatencyAsync(BenchContext context, string storage, BenchSettings settings)
+    {
+        await using var host = await BenchHost.StartAsync(storage, settings);
+        // Warm the worker on every partition (an instance per control queue, so that the worker owns and polls them
+        // all), then measure from the schedule call to the first activity's start, idle in between.
+        foreach (var warmId in WarmUpIds(settings.PartitionCount))
+        {
+            await host.Client.WaitForInstanceCompletionAsync(await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(FirstActivity), null, new StartOrchestrationOptions(warmId)));
+        }
+
+        var latencies = new List<double>();
+        for (var i = 0; i < 60; i++)
+        {
+            await Task.Delay(250);
+            var id = "latency-" + i;
+            var started = Stopwatch.GetTimestamp();
+            await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(FirstActivity), null, new StartOrchestrationOptions(id));
+            var ran = await Mark.WaitAsync(id);
+            latencies.Add(Stopwatch.GetElapsedTime(started, ran).TotalMilliseconds);
             await host.Client.WaitForInstanceCompletionAsync(id);
-            context.Report("durable.sequence100.activities_per_s", 100 / watch.Elapsed.TotalSeconds);
         }
 
-        await using (var host = await BenchHost.StartAsync(context.StorageConnectionString, extended))
+        context.Report("durable.start_latency_ms.p50", BenchmarkSuites.Percentile(latencies, 50));
+        context.Report("durable.start_latency_ms.p99", BenchmarkSuites.Percentile(latencies, 99));
+    }
+
+    /// <summary>Instance ids that land on each partition in turn (DTFx: FNV-1a of the UTF-8 id, modulo the partition count).</summary>
+    private static IEnumerable<string> WarmUpIds(int partitionCount)
+    {
+        var seen = new HashSet<uint>();
+        for (var i = 0; seen.Count < partitionCount; i++)
         {
-            // Warm the worker, then measure from the schedule call to the first activity's start, idle in between.
-            await host.Client.WaitForInstanceCompletionAsync(await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(FirstActivity)));
-            var latencies = new List<double>();
-            for (var i = 0; i < 60; i++)
+            var id = "warm-" + i;
+            var hash = 2166136261u;
+            foreach (var b in System.Text.Encoding.UTF8.GetBytes(id))
             {
-                await Task.Delay(250);
-                var id = "latency-" + i;
-                var started = Stopwatch.GetTimestamp();
-                await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(FirstActivity), null, new StartOrchestrationOptions(id));
-                var ran = await Mark.WaitAsync(id);
-                latencies.Add(Stopwatch.GetElapsedTime(started, ran).TotalMilliseconds);
-                await host.Client.WaitForInstanceCompletionAsync(id);
+                hash = unchecked((hash ^ b) * 16777619u);
             }
 
-            context.Report("durable.start_latency_ms.p50", BenchmarkSuites.Percentile(latencies, 50));
-            context.Report("durable.start_latency_ms.p99", BenchmarkSuites.Percentile(latencies, 99));
+            if (seen.Add(hash % (uint)partitionCount))
+            {
+                yield return id;
+            }
         }
+    }
 
-        await using (var host = await BenchHost.StartAsync(context.StorageConnectionString, extended))
+    private static async Task FanOut1000Async(BenchContext context, string storage, BenchSettings settings)
+    {
+        await using var host = await BenchHost.StartAsync(storage, settings);
+        var watch = Stopwatch.StartNew();
+        var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(FanOut), 1000);
+        await WaitFinishedAsync(host.Client, id);
+        context.Report("durable.fanout1000.seconds", watch.Elapsed.TotalSeconds);
+        var result = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
+        if (result?.ReadOutputAs<int>() != 1000)
         {
-            var watch = Stopwatch.StartNew();
-            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(FanOut), 1000);
-            var result = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true);
-            if (result.ReadOutputAs<int>() != 1000)
+            throw new InvalidOperationException($"fan-out returned {result?.SerializedOutput}");
+        }
+    }
+
+    /// <summary>
+    /// Waits for one instance with point reads every 20 ms: the client's own wait backs off to 500 ms between
+    /// reads, which would add up to half a second to a measurement of one or two seconds.
+    /// </summary>
+    private static async Task WaitFinishedAsync(DurableTaskClient client, string id)
+    {
+        while (true)
+        {
+            var instance = await client.GetInstanceAsync(id);
+            if (instance is { IsCompleted: true })
             {
-                throw new InvalidOperationException($"fan-out returned {result.SerializedOutput}");
+                if (instance.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+                {
+                    throw new InvalidOperationException($"instance {instance.InstanceId} ended {instance.RuntimeStatus}: {instance.FailureDetails}");
+                }
+
+                return;
             }
 
-            context.Report("durable.fanout1000.seconds", watch.Elapsed.TotalSeconds);
+            await Task.Delay(20);
         }
     }
 
@@ -110,6 +185,12 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
 
                 await Task.Delay(50);
             }
+
+            if ((i + 1) % 100 == 0)
+            {
+                // Progress on stderr, to tell a slow run from a stalled one.
+                await Console.Error.WriteLineAsync($"{DateTime.Now:HH:mm:ss} {i + 1} of {count} completed");
+            }
         }
     }
 
@@ -121,7 +202,7 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
 
         public DurableTaskClient Client => _host.Services.GetRequiredService<DurableTaskClient>();
 
-        public static async Task<BenchHost> StartAsync(string storage, bool extendedSessions)
+        public static async Task<BenchHost> StartAsync(string storage, BenchSettings settings)
         {
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
@@ -133,12 +214,10 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
             builder.Services.AddDurableTask(
                 o =>
                 {
-                    // The host's defaults (host.json); a fresh hub per measurement.
+                    // A fresh hub per measurement.
                     o.HubName = "bench" + Guid.NewGuid().ToString("N")[..12];
-                    o.ExtendedSessionsEnabled = extendedSessions;
-                    o.BlobServiceClient = new BlobServiceClient(storage);
-                    o.QueueServiceClient = new QueueServiceClient(storage, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
-                    o.TableServiceClient = new TableServiceClient(storage);
+                    settings.ApplyTo(o);
+                    o.StorageAccount = new StorageAccountClientProvider(storage);
                 },
                 r => r.AddOrchestrator<HelloSequence5>().AddOrchestrator<Sequence>().AddOrchestrator<FirstActivity>().AddOrchestrator<FanOut>()
                     .AddActivity<NoOp>().AddActivity<MarkStarted>());
@@ -220,5 +299,42 @@ public sealed class DurableBenchmarks : IBenchmarkSuite
             var results = await Task.WhenAll(Enumerable.Range(0, input).Select(i => context.CallActivityAsync<int>(nameof(NoOp), i)));
             return results.Length;
         }
+    }
+
+    /// <summary>
+    /// Provider settings of a run. Partitions, polling interval and batch size are the host's defaults
+    /// (<see cref="DurableTaskOptions"/>); extended sessions are on, with 1000 concurrent orchestrations (an in-memory
+    /// session holds a slot, and 100 slots starved the other instances of hello_sequence5) and 50 concurrent
+    /// activities (the bench's activities do nothing; the host's are container jobs). Each is overridden by its
+    /// variable: <c>DURABLE_BENCH_PARTITIONS</c>, <c>DURABLE_BENCH_POLL_MS</c> (max queue polling interval),
+    /// <c>DURABLE_BENCH_BATCH</c> (control-queue batch size), <c>DURABLE_BENCH_EXTENDED_SESSIONS</c> (1 or 0),
+    /// <c>DURABLE_BENCH_MAX_ORCHESTRATIONS</c>, <c>DURABLE_BENCH_MAX_ACTIVITIES</c>.
+    /// </summary>
+    private sealed record BenchSettings(int PartitionCount, TimeSpan MaxQueuePollingInterval, int ControlQueueBatchSize, bool ExtendedSessionsEnabled, int MaxConcurrentOrchestrations, int MaxConcurrentActivities)
+    {
+        public static BenchSettings FromEnvironment()
+        {
+            var defaults = new DurableTaskOptions();
+            return new BenchSettings(
+                Int("DURABLE_BENCH_PARTITIONS") ?? defaults.PartitionCount,
+                Int("DURABLE_BENCH_POLL_MS") is { } ms ? TimeSpan.FromMilliseconds(ms) : defaults.MaxQueuePollingInterval,
+                Int("DURABLE_BENCH_BATCH") ?? defaults.ControlQueueBatchSize,
+                Int("DURABLE_BENCH_EXTENDED_SESSIONS") is { } extended ? extended == 1 : true,
+                Int("DURABLE_BENCH_MAX_ORCHESTRATIONS") ?? 1000,
+                Int("DURABLE_BENCH_MAX_ACTIVITIES") ?? 50);
+        }
+
+        public void ApplyTo(DurableTaskOptions options)
+        {
+            options.PartitionCount = PartitionCount;
+            options.MaxQueuePollingInterval = MaxQueuePollingInterval;
+            options.ControlQueueBatchSize = ControlQueueBatchSize;
+            options.ExtendedSessionsEnabled = ExtendedSessionsEnabled;
+            options.MaxConcurrentOrchestrations = MaxConcurrentOrchestrations;
+            options.MaxConcurrentActivities = MaxConcurrentActivities;
+        }
+
+        private static int? Int(string name) =>
+            int.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
     }
 }

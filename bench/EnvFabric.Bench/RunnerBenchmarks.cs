@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using EnvFabric.Core.Runner;
-using EnvFabric.Durable;
 using EnvFabric.Runner.Extensions;
 using EnvFabric.Testing;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
