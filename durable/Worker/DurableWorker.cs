@@ -28,6 +28,7 @@ internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsy
     private readonly CancellationTokenSource _stopping = new();
     private Task _starting = Task.CompletedTask;
     private TaskHubWorker? _worker;
+    private int _disposed;
 
     public DurableWorker(AzureStorageOrchestrationService service, IOptions<DurableTaskOptions> options, IServiceProvider services, TaskRegistry registry, ILoggerFactory loggerFactory)
     {
@@ -138,6 +139,12 @@ internal sealed class DurableWorker : IHostedService, IDurableWorkerStatus, IAsy
 
     public async ValueTask DisposeAsync()
     {
+        // DI disposes it once per registration that hands it out (worker, hosted service, status).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
     }
