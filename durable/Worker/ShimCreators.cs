@@ -6,42 +6,37 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Durable.Worker;
 
-/// <summary>Gives DTFx, for one registered orchestrator name, a fresh shim around a DI-created orchestrator.</summary>
-internal sealed class OrchestrationCreator : ObjectCreator<TaskOrchestration>
+/// <summary>A DTFx object creator for one registered name and type, creating through DI.</summary>
+internal abstract class RegisteredCreator<T> : ObjectCreator<T>
 {
-    private readonly Type _type;
-    private readonly DurableTaskShimFactory _shims;
-    private readonly IServiceProvider _services;
-
-    public OrchestrationCreator(string name, Type type, DurableTaskShimFactory shims, IServiceProvider services)
+    protected RegisteredCreator(string name, Type type, DurableTaskShimFactory shims, IServiceProvider services)
     {
         Name = name;
         Version = string.Empty;
-        _type = type;
-        _shims = shims;
-        _services = services;
+        Type = type;
+        Shims = shims;
+        Services = services;
     }
 
-    public override TaskOrchestration Create() => new DeferredOrchestration(Name, () => (ITaskOrchestrator)ActivatorUtilities.CreateInstance(_services, _type), _shims);
+    protected Type Type { get; }
+
+    protected DurableTaskShimFactory Shims { get; }
+
+    protected IServiceProvider Services { get; }
+}
+
+/// <summary>Gives DTFx, for one registered orchestrator name, a fresh shim around a DI-created orchestrator.</summary>
+internal sealed class OrchestrationCreator(string name, Type type, DurableTaskShimFactory shims, IServiceProvider services)
+    : RegisteredCreator<TaskOrchestration>(name, type, shims, services)
+{
+    public override TaskOrchestration Create() => new DeferredOrchestration(Name, () => (ITaskOrchestrator)ActivatorUtilities.CreateInstance(Services, Type), Shims);
 }
 
 /// <summary>Gives DTFx, for one registered activity name, a shim that creates the activity in its own DI scope.</summary>
-internal sealed class ActivityCreator : ObjectCreator<DurableTask.Core.TaskActivity>
+internal sealed class ActivityCreator(string name, Type type, DurableTaskShimFactory shims, IServiceProvider services)
+    : RegisteredCreator<DurableTask.Core.TaskActivity>(name, type, shims, services)
 {
-    private readonly Type _type;
-    private readonly DurableTaskShimFactory _shims;
-    private readonly IServiceProvider _services;
-
-    public ActivityCreator(string name, Type type, DurableTaskShimFactory shims, IServiceProvider services)
-    {
-        Name = name;
-        Version = string.Empty;
-        _type = type;
-        _shims = shims;
-        _services = services;
-    }
-
-    public override DurableTask.Core.TaskActivity Create() => new ScopedActivity(Name, _type, _shims, _services);
+    public override DurableTask.Core.TaskActivity Create() => new ScopedActivity(Name, Type, Shims, Services);
 
     private sealed class ScopedActivity(string name, Type type, DurableTaskShimFactory shims, IServiceProvider services) : DurableTask.Core.TaskActivity
     {
