@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EnvFabric.Core.Configuration;
 
 namespace EnvFabric.Runner;
 
@@ -100,13 +101,7 @@ public sealed class RunnerOptions
         ["MAMBA_ROOT_PREFIX"] = nameof(MambaRootPrefix),
     };
 
-    public static void Bind(IConfiguration configuration, RunnerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentNullException.ThrowIfNull(options);
-        var values = Keys.Where(k => !string.IsNullOrEmpty(configuration[k.Key])).ToDictionary(k => k.Value, k => configuration[k.Key]);
-        new ConfigurationBuilder().AddInMemoryCollection(values).Build().Bind(options);
-    }
+    public static void Bind(IConfiguration configuration, RunnerOptions options) => SettingsBinding.Bind(configuration, options, Keys);
 }
 
 internal static class RunnerDefaultsSeconds

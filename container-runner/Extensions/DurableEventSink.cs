@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
 using EnvFabric.Durable;
@@ -40,7 +41,10 @@ public static class DurableEventSinkExtensions
         // Events go to the control queue of the instance's partition: hub and partition count must be the host's.
         var hostJson = ReadHostJsonDurable(baseDirectory);
         var hubName = configuration[HubNameSetting] ?? hostJson.HubName ?? "EnvFabric";
-        var partitions = int.TryParse(configuration[PartitionCountSetting], out var p) ? p : hostJson.PartitionCount ?? 4;
+        var partitionText = configuration[PartitionCountSetting];
+        var partitions = string.IsNullOrEmpty(partitionText)
+            ? hostJson.PartitionCount ?? 4
+            : (int)SettingValue.Parse("Setting AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", partitionText, typeof(int))!;
         services.AddDurableTaskClient(o =>
         {
             o.HubName = hubName;

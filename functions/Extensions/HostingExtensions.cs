@@ -28,7 +28,7 @@ public static class HostingExtensions
         builder.Logging.AddConfiguration(configuration.GetSection(HostJsonOptions.SectionName + ":logging"));
 
         builder.Services.AddOptions<HostJsonOptions>()
-            .Bind(configuration.GetSection(HostJsonOptions.SectionName))
+            .Configure(o => HostJsonConfiguration.Bind(configuration.GetSection(HostJsonOptions.SectionName), o))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<HostJsonOptions>, HostJsonValidator>();
         builder.Services.AddOptions<EnvFabricOptions>()
