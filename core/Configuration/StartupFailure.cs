@@ -25,6 +25,9 @@ public static class StartupFailure
         if (Assembly.GetEntryAssembly() == entryAssembly)
         {
             services.GetService<IStartupValidator>()?.Validate();
+
+            // Built from AzureWebJobsStorage: a wrong connection string fails here rather than in a hosted service.
+            _ = services.GetService<Storage.StorageAccount>();
         }
     }
 

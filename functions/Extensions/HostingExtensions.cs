@@ -40,8 +40,14 @@ public static class HostingExtensions
 
         if (string.IsNullOrEmpty(configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(configuration["urls"]))
         {
-            var port = configuration["PORT"] ?? configuration["Host:LocalHttpPort"];
-            builder.WebHost.UseUrls($"http://127.0.0.1:{(int.TryParse(port, out var p) ? p : DefaultPort)}");
+            var (setting, text) = configuration["PORT"] is { Length: > 0 } env ? ("PORT", env) : ("Host.LocalHttpPort", configuration["Host:LocalHttpPort"]);
+            var port = string.IsNullOrEmpty(text) ? DefaultPort : (int)SettingValue.Parse("Setting " + setting, text, typeof(int))!;
+            if (port is < 1 or > 65535)
+            {
+                throw new InvalidSettingException($"Setting {setting}: '{text}' is out of range (use 1 to 65535)");
+            }
+
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         }
 
         builder.Services.Configure<JsonOptions>(o =>

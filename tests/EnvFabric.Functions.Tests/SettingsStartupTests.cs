@@ -22,6 +22,10 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("AzureFunctionsJobHost__extensions__durableTask__extendedSessionsEnabled", "sometimes", "host.json: extensions.durableTask.extendedSessionsEnabled: 'sometimes' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
     [InlineData("AzureFunctionsJobHost__functionTimeout", "later", "host.json: functionTimeout: 'later' is not a time span (use hh:mm:ss)")]
     [InlineData("AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", "0", "host.json: extensions.durableTask.storageProvider.partitionCount must be between 1 and 16 (was 0)")]
+    [InlineData("PORT", "http", "Setting PORT: 'http' is not a whole number")]
+    [InlineData("PORT", "70000", "Setting PORT: '70000' is out of range (use 1 to 65535)")]
+    [InlineData("AzureWebJobsStorage", "not a connection string", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
+    [InlineData("FUNCTIONS_MASTER_KEY", "short", "Setting FUNCTIONS_MASTER_KEY: a value of 5 characters is too short (use at least 16, or leave it empty to generate one)")]
     public async Task Host_WrongSetting_StopsWithOneLineNamingIt(string setting, string value, string expected)
     {
         using var data = new TempDirectory("envfabric-settings");
@@ -37,6 +41,7 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("RUNNER_LOG_FLUSH_MS", "5", "Setting RUNNER_LOG_FLUSH_MS: '5' is out of range (use 10 to 10000)")]
     [InlineData("RUNNER_STOP_GRACE_SECONDS", "a while", "Setting RUNNER_STOP_GRACE_SECONDS: 'a while' is not a number")]
     [InlineData("AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", "four", "Setting AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount: 'four' is not a whole number")]
+    [InlineData("AzureWebJobsStorage", "AccountName=x;", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
     public async Task Runner_WrongSetting_StopsWithOneLineNamingIt(string setting, string value, string expected)
     {
         using var data = new TempDirectory("envfabric-settings");
