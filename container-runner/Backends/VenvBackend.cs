@@ -113,9 +113,17 @@ public sealed class VenvBackend : EnvironmentBackendBase
     {
         var env = PipEnvironment(context);
         var pip = await PipAsync(dir, context, cancellationToken);
+        // The venv's interpreter lists its own distributions (a fraction of a pip start); pip list when it cannot.
         var list = await context.Processes.RunAsync(
-            new ProcessSpec([.. pip, "list", "--format", "json"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir },
+            new ProcessSpec([Python(dir), "-I", "-c", VenvTools.ListScript]) { CaptureOutput = true, WorkingDirectory = dir, Display = $"{Python(dir)} -I -c <list distributions>" },
             cancellationToken);
+        if (!list.Succeeded && !list.TimedOut && !list.Cancelled)
+        {
+            list = await context.Processes.RunAsync(
+                new ProcessSpec([.. pip, "list", "--format", "json"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir },
+                cancellationToken);
+        }
+
         if (!list.Succeeded)
         {
             return EnvironmentOutcome.FromProcess(list, "pip list failed");

@@ -60,6 +60,20 @@ internal static partial class VenvTools
         return null;
     }
 
+    /// <summary>
+    /// Run by the venv's python (<c>-I</c>: no user site, no working directory on the path): its installed
+    /// distributions as <c>pip list --format json</c> prints them. Needs importlib.metadata (Python 3.8+).
+    /// </summary>
+    public const string ListScript = """
+        import importlib.metadata as m, json
+        seen = {}
+        for d in m.distributions():
+            name = d.metadata['Name']
+            if name and name.lower() not in seen:
+                seen[name.lower()] = {'name': name, 'version': d.version}
+        print(json.dumps(list(seen.values())))
+        """;
+
     /// <summary>Whether the venv has a pip of its own.</summary>
     public static bool HasOwnPip(string prefix) => File.Exists(Path.Combine(prefix, "bin", "pip"));
 
