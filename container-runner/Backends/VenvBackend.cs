@@ -111,42 +111,56 @@ public sealed class VenvBackend : EnvironmentBackendBase
 
     protected override async Task<EnvironmentOutcome> DescribeAsync(string dir, BackendContext context, bool refreshLock, CancellationToken cancellationToken)
     {
-        var env = PipEnvironment(context);
-        var pip = await PipAsync(dir, context, cancellationToken);
-        // The venv's interpreter lists its own distributions (a fraction of a pip start); pip list when it cannot.
-        var list = await context.Processes.RunAsync(
-            new ProcessSpec([Python(dir), "-I", "-c", VenvTools.ListScript]) { CaptureOutput = true, WorkingDirectory = dir, Display = $"{Python(dir)} -I -c <list distributions>" },
-            cancellationToken);
-        if (!list.Succeeded && !list.TimedOut && !list.Cancelled)
-        {
-            list = await context.Processes.RunAsync(
-                new ProcessSpec([.. pip, "list", "--format", "json"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir },
-                cancellationToken);
-        }
-
-        if (!list.Succeeded)
-        {
-            return EnvironmentOutcome.FromProcess(list, "pip list failed");
-        }
-
+        // The venv's interpreter describes itself (packages and the pip freeze lock) in one start, a fraction of two
+        // pip runs; pip list and pip freeze when it cannot (Python before 3.8).
         var lockPath = Path.Combine(dir, EnvironmentLayout.LockFileName(Kind));
-        if (refreshLock || !File.Exists(lockPath))
+        var described = await context.Processes.RunAsync(
+            new ProcessSpec([Python(dir), "-I", "-c", VenvTools.DescribeScript]) { CaptureOutput = true, WorkingDirectory = dir, Display = $"{Python(dir)} -I -c <list distributions and freeze>" },
+            cancellationToken);
+        string listJson;
+        string? frozen = null;
+        if (described.Succeeded)
         {
-            var freeze = await context.Processes.RunAsync(
-                new ProcessSpec([.. pip, "freeze"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir },
-                cancellationToken);
-            if (!freeze.Succeeded)
+            using var document = System.Text.Json.JsonDocument.Parse(described.Stdout);
+            listJson = document.RootElement.GetProperty("packages").GetRawText();
+            frozen = document.RootElement.GetProperty("freeze").GetString();
+        }
+        else if (described.TimedOut || described.Cancelled)
+        {
+            return EnvironmentOutcome.FromProcess(described, "listing packages");
+        }
+        else
+        {
+            var env = PipEnvironment(context);
+            var pip = await PipAsync(dir, context, cancellationToken);
+            var list = await context.Processes.RunAsync(new ProcessSpec([.. pip, "list", "--format", "json"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir }, cancellationToken);
+            if (!list.Succeeded)
             {
-                return EnvironmentOutcome.FromProcess(freeze, "pip freeze failed");
+                return EnvironmentOutcome.FromProcess(list, "pip list failed");
             }
 
+            listJson = list.Stdout;
+            if (refreshLock || !File.Exists(lockPath))
+            {
+                var freeze = await context.Processes.RunAsync(new ProcessSpec([.. pip, "freeze"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir }, cancellationToken);
+                if (!freeze.Succeeded)
+                {
+                    return EnvironmentOutcome.FromProcess(freeze, "pip freeze failed");
+                }
+
+                frozen = freeze.Stdout;
+            }
+        }
+
+        if (frozen is not null && (refreshLock || !File.Exists(lockPath)))
+        {
             // Written beside the venv, not inside it: sync clears .venv and reinstalls from this file.
-            await File.WriteAllTextAsync(lockPath, freeze.Stdout, cancellationToken);
+            await File.WriteAllTextAsync(lockPath, frozen, cancellationToken);
         }
 
         return new EnvironmentOutcome
         {
-            Packages = PipFormats.ParseList(list.Stdout),
+            Packages = PipFormats.ParseList(listJson),
             Dependencies = ReadDeclared(Declared(dir)),
             Lock = new LockFile(LockKind.PipFreeze, EnvironmentLayout.LockFileName(Kind), await File.ReadAllTextAsync(lockPath, cancellationToken)),
             PythonVersion = VenvTools.PythonVersion(Prefix(dir)),

@@ -61,17 +61,30 @@ internal static partial class VenvTools
     }
 
     /// <summary>
-    /// Run by the venv's python (<c>-I</c>: no user site, no working directory on the path): its installed
-    /// distributions as <c>pip list --format json</c> prints them. Needs importlib.metadata (Python 3.8+).
+    /// Run by the venv's python (<c>-I</c>: no user site, no working directory on the path; importlib.metadata needs
+    /// Python 3.8+): the installed distributions as <c>pip list --format json</c> prints them, and the lock as
+    /// <c>pip freeze</c> prints it (<c>name==version</c>, <c>name @ url</c> for direct URLs (PEP 610), sorted by name,
+    /// without pip, and without setuptools, distribute and wheel before Python 3.12), in one start instead of two pips.
     /// </summary>
-    public const string ListScript = """
-        import importlib.metadata as m, json
+    public const string DescribeScript = """
+        import importlib.metadata as m, json, re, sys
+        skip = {'pip'} | ({'setuptools', 'distribute', 'wheel'} if sys.version_info < (3, 12) else set())
         seen = {}
         for d in m.distributions():
             name = d.metadata['Name']
-            if name and name.lower() not in seen:
-                seen[name.lower()] = {'name': name, 'version': d.version}
-        print(json.dumps(list(seen.values())))
+            key = re.sub(r'[-_.]+', '-', name or '').lower()
+            if not key or key in seen:
+                continue
+            line = name + '==' + d.version
+            url = d.read_text('direct_url.json')
+            if url:
+                info = json.loads(url)
+                vcs = info.get('vcs_info')
+                line = name + ' @ ' + (vcs['vcs'] + '+' + info['url'] + '@' + vcs['commit_id'] if vcs else info['url'])
+            seen[key] = (name, d.version, line)
+        packages = [{'name': n, 'version': v} for n, v, _ in seen.values()]
+        freeze = [l for k, (n, _, l) in sorted(seen.items(), key=lambda i: i[1][0].lower()) if k not in skip]
+        print(json.dumps({'packages': packages, 'freeze': ''.join(l + '\n' for l in freeze)}))
         """;
 
     /// <summary>Whether the venv has a pip of its own.</summary>

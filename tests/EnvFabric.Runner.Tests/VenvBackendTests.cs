@@ -43,6 +43,9 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
         Assert.Equal(["alpha", "gamma-tools==0.3.1"], added.Dependencies!);
         Assert.Contains("gamma-tools==0.3.1", added.Lock!.Text);
 
+        // the lock is what pip freeze prints for the venv
+        Assert.Equal(await PipFreezeAsync(dir), added.Lock.Text);
+
         // list
         var listed = await Runner.RunAsync(new ListPackagesJob { JobId = RunnerHarness.NewId(), InstanceId = "i1", LogBlobName = "env/list.log", EnvironmentDirectory = dir });
         Assert.Equal(added.Packages, listed.Packages);
@@ -170,5 +173,22 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
         Assert.Equal(JobStatus.TimedOut, result.Status);
         Assert.Contains("timed out after 1 s", result.Error);
         Assert.True(RunnerLogs.IsComplete(await Runner.ReadLogAsync("env/slow.log")));
+    }
+
+    private static async Task<string> PipFreezeAsync(string dir)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-m", "pip", "--python", Path.Combine(dir, ".venv", "bin", "python"), "freeze" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, await stderr);
+        return await stdout;
     }
 }
