@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EnvFabric.Core.Configuration;
 
 namespace EnvFabric.Runner;
 
@@ -72,6 +73,12 @@ public sealed class RunnerOptions
     [Range(256, 1024 * 1024)]
     public int ResultTailBytes { get; set; } = 16 * 1024;
 
+    /// <summary>
+    /// VENV_WITH_PIP: venvs get pip of their own (for people who open them by hand); by default they are created
+    /// without it, seconds faster, and the base interpreter's pip (<c>pip --python</c>) manages them.
+    /// </summary>
+    public bool VenvWithPip { get; set; }
+
     /// <summary>PYENV_ROOT: where pyenv interpreters are looked for (versions/*/bin/python).</summary>
     public string? PyenvRoot { get; set; }
 
@@ -96,17 +103,12 @@ public sealed class RunnerOptions
         ["RUNNER_ENV_JOB_TIMEOUT_SECONDS"] = nameof(EnvironmentJobTimeoutSeconds),
         ["RUNNER_MAX_DEQUEUE"] = nameof(MaxDequeueCount),
         ["RUNNER_RESULT_TAIL_BYTES"] = nameof(ResultTailBytes),
+        ["VENV_WITH_PIP"] = nameof(VenvWithPip),
         ["PYENV_ROOT"] = nameof(PyenvRoot),
         ["MAMBA_ROOT_PREFIX"] = nameof(MambaRootPrefix),
     };
 
-    public static void Bind(IConfiguration configuration, RunnerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentNullException.ThrowIfNull(options);
-        var values = Keys.Where(k => !string.IsNullOrEmpty(configuration[k.Key])).ToDictionary(k => k.Value, k => configuration[k.Key]);
-        new ConfigurationBuilder().AddInMemoryCollection(values).Build().Bind(options);
-    }
+    public static void Bind(IConfiguration configuration, RunnerOptions options) => SettingsBinding.Bind(configuration, options, Keys);
 }
 
 internal static class RunnerDefaultsSeconds

@@ -1,34 +1,40 @@
+using EnvFabric.Core.Configuration;
 using EnvFabric.Functions;
 using EnvFabric.Functions.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddFunctionsHost();
-builder.AddFunctionKeys();
-builder.AddFunctionsHttpLimits();
-builder.AddFunctionsCompression();
-builder.AddFunctionsOpenApi();
-builder.AddDurableTaskHost();
-builder.AddEnvironments();
+// A wrong setting stops the host with one line naming it, not a stack trace.
+return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddFunctionsHost();
+    builder.AddFunctionKeys();
+    builder.AddFunctionsHttpLimits();
+    builder.AddFunctionsCompression();
+    builder.AddFunctionsOpenApi();
+    builder.AddDurableTaskHost();
+    builder.AddEnvironments();
 
-var app = builder.Build();
-app.UseFunctionsCompression();
-app.UseFunctionsHost();
-app.UseAuthentication();
-app.UseFunctionsHttpLimits();
-app.UseAuthorization();
-app.UseFunctionKeys();
+    var app = builder.Build();
+    StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
+    app.UseFunctionsCompression();
+    app.UseFunctionsHost();
+    app.UseAuthentication();
+    app.UseFunctionsHttpLimits();
+    app.UseAuthorization();
+    app.UseFunctionKeys();
 
-var root = app.MapFunctionsRoot();
-root.MapHealthFunctions();
-root.MapAuthFunctions();
-root.MapKeysFunctions();
-root.MapCondaEnvironmentFunctions();
-root.MapAuditFunctions();
-root.MapFabricEnvironmentFunctions();
-app.MapOpenApiFunctions();
-app.MapDurableManagementFunctions();
+    var root = app.MapFunctionsRoot();
+    root.MapHealthFunctions();
+    root.MapAuthFunctions();
+    root.MapKeysFunctions();
+    root.MapCondaEnvironmentFunctions();
+    root.MapAuditFunctions();
+    root.MapFabricEnvironmentFunctions();
+    app.MapOpenApiFunctions();
+    app.MapDurableManagementFunctions();
 
-app.Run();
+    await app.RunAsync();
+});
 
 /// <summary>Entry point, visible to <c>WebApplicationFactory</c>.</summary>
 public partial class Program;

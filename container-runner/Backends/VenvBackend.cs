@@ -6,9 +6,10 @@ using EnvFabric.Runner.Processes;
 namespace EnvFabric.Runner.Backends;
 
 /// <summary>
-/// <c>pythonX.Y -m venv</c> plus pip. The environment directory holds <c>.venv</c>, the declared specs
-/// (<c>requirements.in</c>) and the lock (<c>requirements.lock.txt</c>, <c>pip freeze</c> output); sync rebuilds
-/// <c>.venv</c> from scratch and installs the lock.
+/// <c>pythonX.Y -m venv --without-pip</c>, driven by the base interpreter's pip (<see cref="VenvTools"/>; with
+/// <c>VENV_WITH_PIP</c> the venv gets pip of its own). The environment directory holds <c>.venv</c>, the declared
+/// specs (<c>requirements.in</c>) and the lock (<c>requirements.lock.txt</c>, <c>pip freeze</c> output); sync
+/// rebuilds <c>.venv</c> from scratch and installs the lock.
 /// </summary>
 public sealed class VenvBackend : EnvironmentBackendBase
 {
@@ -23,7 +24,7 @@ public sealed class VenvBackend : EnvironmentBackendBase
             return EnvironmentOutcome.Failed($"Python {pythonVersion} is not available on this runner (available: {available})");
         }
 
-        var venv = await context.Processes.RunAsync(new ProcessSpec([interpreter.Path, "-m", "venv", Prefix(dir)]) { WorkingDirectory = dir }, cancellationToken);
+        var venv = await context.Processes.RunAsync(new ProcessSpec([interpreter.Path, "-m", "venv", .. WithoutPip(context), Prefix(dir)]) { WorkingDirectory = dir }, cancellationToken);
         if (!venv.Succeeded)
         {
             return EnvironmentOutcome.FromProcess(venv, "creating the venv failed");
@@ -52,8 +53,9 @@ public sealed class VenvBackend : EnvironmentBackendBase
 
     protected override async Task<EnvironmentOutcome> RemoveAsync(string dir, IReadOnlyList<string> names, BackendContext context, CancellationToken cancellationToken)
     {
+        var pip = await PipAsync(dir, context, cancellationToken);
         var outcome = await context.Processes.RunAsync(
-            new ProcessSpec([Python(dir), "-m", "pip", "uninstall", "-y", .. names]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
+            new ProcessSpec([.. pip, "uninstall", "-y", .. names]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
             cancellationToken);
         if (!outcome.Succeeded)
         {
@@ -78,21 +80,22 @@ public sealed class VenvBackend : EnvironmentBackendBase
             return EnvironmentOutcome.Failed("the environment has no lock file (requirements.lock.txt): lock it first");
         }
 
-        var baseInterpreter = BaseInterpreter(dir);
+        var baseInterpreter = VenvTools.BaseInterpreter(Prefix(dir));
         if (baseInterpreter is null)
         {
             return EnvironmentOutcome.Failed("the venv's base interpreter is unknown (pyvenv.cfg missing or unreadable)");
         }
 
         // A fresh environment: --clear empties .venv before it is rebuilt.
-        var venv = await context.Processes.RunAsync(new ProcessSpec([baseInterpreter, "-m", "venv", "--clear", Prefix(dir)]) { WorkingDirectory = dir }, cancellationToken);
+        var venv = await context.Processes.RunAsync(new ProcessSpec([baseInterpreter, "-m", "venv", "--clear", .. WithoutPip(context), Prefix(dir)]) { WorkingDirectory = dir }, cancellationToken);
         if (!venv.Succeeded)
         {
             return EnvironmentOutcome.FromProcess(venv, "recreating the venv failed");
         }
 
+        var pip = await PipAsync(dir, context, cancellationToken);
         var install = await context.Processes.RunAsync(
-            new ProcessSpec([Python(dir), "-m", "pip", "install", "-r", lockPath]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
+            new ProcessSpec([.. pip, "install", "-r", lockPath]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
             cancellationToken);
         if (!install.Succeeded)
         {
@@ -108,36 +111,59 @@ public sealed class VenvBackend : EnvironmentBackendBase
 
     protected override async Task<EnvironmentOutcome> DescribeAsync(string dir, BackendContext context, bool refreshLock, CancellationToken cancellationToken)
     {
-        var env = PipEnvironment(context);
-        var list = await context.Processes.RunAsync(
-            new ProcessSpec([Python(dir), "-m", "pip", "list", "--format", "json"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir },
-            cancellationToken);
-        if (!list.Succeeded)
-        {
-            return EnvironmentOutcome.FromProcess(list, "pip list failed");
-        }
-
+        // The venv's interpreter describes itself (packages and the pip freeze lock) in one start, a fraction of two
+        // pip runs; pip list and pip freeze when it cannot (Python before 3.8).
         var lockPath = Path.Combine(dir, EnvironmentLayout.LockFileName(Kind));
-        if (refreshLock || !File.Exists(lockPath))
+        var described = await context.Processes.RunAsync(
+            new ProcessSpec([Python(dir), "-I", "-c", VenvTools.DescribeScript]) { CaptureOutput = true, WorkingDirectory = dir, Display = $"{Python(dir)} -I -c <list distributions and freeze>" },
+            cancellationToken);
+        string listJson;
+        string? frozen = null;
+        if (described.Succeeded)
         {
-            var freeze = await context.Processes.RunAsync(
-                new ProcessSpec([Python(dir), "-m", "pip", "freeze"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir },
-                cancellationToken);
-            if (!freeze.Succeeded)
+            using var document = System.Text.Json.JsonDocument.Parse(described.Stdout);
+            listJson = document.RootElement.GetProperty("packages").GetRawText();
+            frozen = document.RootElement.GetProperty("freeze").GetString();
+        }
+        else if (described.TimedOut || described.Cancelled)
+        {
+            return EnvironmentOutcome.FromProcess(described, "listing packages");
+        }
+        else
+        {
+            var env = PipEnvironment(context);
+            var pip = await PipAsync(dir, context, cancellationToken);
+            var list = await context.Processes.RunAsync(new ProcessSpec([.. pip, "list", "--format", "json"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir }, cancellationToken);
+            if (!list.Succeeded)
             {
-                return EnvironmentOutcome.FromProcess(freeze, "pip freeze failed");
+                return EnvironmentOutcome.FromProcess(list, "pip list failed");
             }
 
+            listJson = list.Stdout;
+            if (refreshLock || !File.Exists(lockPath))
+            {
+                var freeze = await context.Processes.RunAsync(new ProcessSpec([.. pip, "freeze"]) { Environment = env, CaptureOutput = true, WorkingDirectory = dir }, cancellationToken);
+                if (!freeze.Succeeded)
+                {
+                    return EnvironmentOutcome.FromProcess(freeze, "pip freeze failed");
+                }
+
+                frozen = freeze.Stdout;
+            }
+        }
+
+        if (frozen is not null && (refreshLock || !File.Exists(lockPath)))
+        {
             // Written beside the venv, not inside it: sync clears .venv and reinstalls from this file.
-            await File.WriteAllTextAsync(lockPath, freeze.Stdout, cancellationToken);
+            await File.WriteAllTextAsync(lockPath, frozen, cancellationToken);
         }
 
         return new EnvironmentOutcome
         {
-            Packages = PipFormats.ParseList(list.Stdout),
+            Packages = PipFormats.ParseList(listJson),
             Dependencies = ReadDeclared(Declared(dir)),
             Lock = new LockFile(LockKind.PipFreeze, EnvironmentLayout.LockFileName(Kind), await File.ReadAllTextAsync(lockPath, cancellationToken)),
-            PythonVersion = PythonVersion(dir),
+            PythonVersion = VenvTools.PythonVersion(Prefix(dir)),
             EnvironmentDirectory = dir,
         };
     }
@@ -157,7 +183,8 @@ public sealed class VenvBackend : EnvironmentBackendBase
             return (failures, null);
         }
 
-        var bulk = await PipInstallAsync(dir, specs, context, cancellationToken);
+        var pip = await PipAsync(dir, context, cancellationToken);
+        var bulk = await PipInstallAsync(dir, pip, specs, context, cancellationToken);
         if (bulk.Succeeded)
         {
             AddDeclared(Declared(dir), specs);
@@ -176,7 +203,7 @@ public sealed class VenvBackend : EnvironmentBackendBase
         failures.AddRange(specs.Where(s => named.Contains(s.NormalizedName)).Select(s => new PackageFailure(s.ToString(), ErrorFor(bulk.Stderr, s.Name))));
         if (failures.Count > 0 && remaining.Count > 0)
         {
-            var retry = await PipInstallAsync(dir, remaining, context, cancellationToken);
+            var retry = await PipInstallAsync(dir, pip, remaining, context, cancellationToken);
             if (retry.Succeeded)
             {
                 AddDeclared(Declared(dir), remaining);
@@ -190,7 +217,7 @@ public sealed class VenvBackend : EnvironmentBackendBase
 
         foreach (var spec in remaining)
         {
-            var single = await PipInstallAsync(dir, [spec], context, cancellationToken);
+            var single = await PipInstallAsync(dir, pip, [spec], context, cancellationToken);
             if (single.TimedOut || single.Cancelled)
             {
                 return (failures, EnvironmentOutcome.FromProcess(single, "pip install"));
@@ -209,9 +236,9 @@ public sealed class VenvBackend : EnvironmentBackendBase
         return (failures, null);
     }
 
-    private Task<ProcessOutcome> PipInstallAsync(string dir, IReadOnlyList<PackageRequirement> specs, BackendContext context, CancellationToken cancellationToken) =>
+    private static Task<ProcessOutcome> PipInstallAsync(string dir, string[] pip, IReadOnlyList<PackageRequirement> specs, BackendContext context, CancellationToken cancellationToken) =>
         context.Processes.RunAsync(
-            new ProcessSpec([Python(dir), "-m", "pip", "install", .. specs.Select(s => s.ToString())]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
+            new ProcessSpec([.. pip, "install", .. specs.Select(s => s.ToString())]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
             cancellationToken);
 
     private string Prefix(string dir) => EnvironmentLayout.PrefixDirectory(Kind, dir);
@@ -220,48 +247,18 @@ public sealed class VenvBackend : EnvironmentBackendBase
 
     private string Declared(string dir) => Path.Combine(dir, EnvironmentLayout.DeclaredFileName(Kind));
 
-    private Dictionary<string, string> PyvenvCfg(string dir)
+    private static string[] WithoutPip(BackendContext context) => context.Options.VenvWithPip ? [] : ["--without-pip"];
+
+    /// <summary>The pip for the venv; when no pip outside it can drive it, pip is put into the venv (ensurepip) first.</summary>
+    private async Task<string[]> PipAsync(string dir, BackendContext context, CancellationToken cancellationToken)
     {
-        var path = Path.Combine(Prefix(dir), "pyvenv.cfg");
-        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        if (!File.Exists(path))
+        if (await VenvTools.PipAsync(Prefix(dir), Python(dir), context.Processes, cancellationToken) is { } pip)
         {
-            return values;
+            return pip;
         }
 
-        foreach (var line in File.ReadAllLines(path))
-        {
-            var eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                values[line[..eq].Trim()] = line[(eq + 1)..].Trim();
-            }
-        }
-
-        return values;
-    }
-
-    private string? PythonVersion(string dir)
-    {
-        var cfg = PyvenvCfg(dir);
-        return cfg.TryGetValue("version_info", out var info) ? info : cfg.TryGetValue("version", out var version) ? version : null;
-    }
-
-    private string? BaseInterpreter(string dir)
-    {
-        var cfg = PyvenvCfg(dir);
-        if (cfg.TryGetValue("executable", out var exe) && File.Exists(exe))
-        {
-            return exe;
-        }
-
-        if (cfg.TryGetValue("home", out var home))
-        {
-            var version = PythonVersion(dir);
-            var candidates = new[] { version is null ? null : "python" + string.Join('.', version.Split('.').Take(2)), "python3", "python" };
-            return candidates.Where(c => c is not null).Select(c => Path.Combine(home, c!)).FirstOrDefault(File.Exists);
-        }
-
-        return null;
+        context.Note("[envfabric] no pip outside the venv can install into it (pip 22.3 or later is needed); installing pip into the venv");
+        await context.Processes.RunAsync(new ProcessSpec([Python(dir), "-m", "ensurepip", "--default-pip"]) { WorkingDirectory = dir, Environment = PipEnvironment(context) }, cancellationToken);
+        return [Python(dir), "-m", "pip"];
     }
 }

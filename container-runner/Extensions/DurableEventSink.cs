@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
 using EnvFabric.Durable;
@@ -40,12 +41,15 @@ public static class DurableEventSinkExtensions
 
         // Events go to the control queue of the instance's partition: hub and partition count must be the host's.
         var hostJson = ReadHostJsonDurable(baseDirectory);
-        // As the host: ENVFABRIC_STORAGE_PREFIX prefixes the task hub's name.
-        var hubName = configuration["ENVFABRIC_STORAGE_PREFIX"] + (configuration[HubNameSetting] ?? hostJson.HubName ?? "EnvFabric");
-        var partitions = int.TryParse(configuration[PartitionCountSetting], out var p) ? p : hostJson.PartitionCount ?? 4;
+        var partitionText = configuration[PartitionCountSetting];
+        var partitions = string.IsNullOrEmpty(partitionText)
+            ? hostJson.PartitionCount ?? 4
+            : (int)SettingValue.Parse("Setting AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", partitionText, typeof(int))!;
         services.AddDurableTaskClient(o =>
         {
-            o.HubName = hubName;
+            // Read when the client is built, so configuration sources added after this call count too. As the
+            // host: ENVFABRIC_STORAGE_PREFIX prefixes the task hub's name.
+            o.HubName = configuration["ENVFABRIC_STORAGE_PREFIX"] + (configuration[HubNameSetting] ?? hostJson.HubName ?? "EnvFabric");
             o.PartitionCount = partitions;
         });
         services.AddOptions<DurableTaskOptions>().Configure<StorageAccount>((o, storage) =>

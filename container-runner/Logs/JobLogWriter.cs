@@ -10,26 +10,36 @@ namespace EnvFabric.Runner.Logs;
 /// appends what has accumulated at least every flush interval, and two caps keep memory and the blob bounded by
 /// dropping the oldest output with a marker: the in-memory backlog (when storage is slower than the process) and
 /// the blob's total size (after which only a rolling tail is kept, written at completion).
+/// The blob never grows past <c>maxBytes</c>, notes and tail included: every byte is charged to
+/// <c>_accounted</c> (in the blob, being appended, or pending) under the lock at the moment it is accepted,
+/// so no interleaving of writes and flushes can overshoot.
 /// </summary>
 public sealed class JobLogWriter : IAsyncDisposable
 {
     private const int MaxAppendBlock = 4 * 1024 * 1024;
+
+    /// <summary>Room kept for the cap note and the completion line, written last.</summary>
+    private const int NoteReserve = 1024;
+
+    /// <summary>Room charged for a fell-behind note until its text (and length) is known at the next flush.</summary>
+    private const int BacklogNoteReserve = 128;
+
     private readonly AppendBlobClient _blob;
     private readonly TimeSpan _flushInterval;
     private readonly long _maxBytes;
     private readonly int _backlogCap;
-    private readonly int _tailKeep;
-    private readonly string[] _secrets;
+    private readonly long _bodyCap;
+    private readonly int _tailCap;
+    private readonly SecretMask _mask;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0);
     private MemoryStream _pending = new();
-    private readonly Queue<byte[]> _tail = new();
-    private long _tailBytes;
+    private readonly LogTail _tail;
     private long _written;
+    private long _accounted;
     private long _droppedBacklog;
-    private long _droppedTail;
     private bool _overflow;
     private Task? _loop;
     private Task _created = Task.CompletedTask;
@@ -40,8 +50,11 @@ public sealed class JobLogWriter : IAsyncDisposable
         _flushInterval = flushInterval;
         _maxBytes = maxBytes;
         _backlogCap = backlogCap;
-        _tailKeep = tailKeep;
-        _secrets = secrets.Where(s => s.Length >= 3).Distinct().OrderByDescending(s => s.Length).ToArray();
+        // The tail never takes more than half the cap; the output before the cap fills the rest but the notes' room.
+        _tailCap = (int)Math.Min(tailKeep, maxBytes / 2);
+        _bodyCap = maxBytes - _tailCap - NoteReserve;
+        _tail = new LogTail(_tailCap);
+        _mask = new SecretMask(secrets);
         _logger = logger;
     }
 
@@ -64,14 +77,26 @@ public sealed class JobLogWriter : IAsyncDisposable
         if (created is null)
         {
             var properties = await _blob.GetPropertiesAsync(cancellationToken: cancellationToken);
-            Interlocked.Exchange(ref _written, properties.Value.ContentLength);
+            var existing = properties.Value.ContentLength;
+            Interlocked.Exchange(ref _written, existing);
             lock (_gate)
             {
                 var note = Encoding.UTF8.GetBytes("[envfabric] the job was delivered again; output of the new attempt follows\n");
-                var rest = new MemoryStream();
-                rest.Write(note);
-                _pending.WriteTo(rest);
-                _pending = rest;
+                var early = _pending.ToArray();
+                _pending = new MemoryStream();
+                _pending.Write(note);
+                _accounted += existing + note.Length;
+                if (_accounted > _bodyCap)
+                {
+                    // The earlier attempt used the room already: what this attempt wrote so far starts the tail.
+                    _accounted -= early.Length;
+                    _overflow = true;
+                    _tail.Add(early);
+                }
+                else
+                {
+                    _pending.Write(early);
+                }
             }
         }
     }
@@ -82,26 +107,19 @@ public sealed class JobLogWriter : IAsyncDisposable
         var wake = false;
         lock (_gate)
         {
-            if (!_overflow && _written + _pending.Length + data.Length > SoftCap)
+            if (!_overflow && _accounted + data.Length > _bodyCap)
             {
                 _overflow = true;
             }
 
             if (_overflow)
             {
-                _tail.Enqueue(data.ToArray());
-                _tailBytes += data.Length;
-                while (_tailBytes - _tail.Peek().Length >= _tailKeep)
-                {
-                    var dropped = _tail.Dequeue();
-                    _tailBytes -= dropped.Length;
-                    _droppedTail += dropped.Length;
-                }
-
+                _tail.Add(data.ToArray());
                 return;
             }
 
             _pending.Write(data);
+            _accounted += data.Length;
             if (_pending.Length > _backlogCap)
             {
                 // Storage is behind: drop the oldest half of the backlog rather than block the process's pipe.
@@ -111,6 +129,12 @@ public sealed class JobLogWriter : IAsyncDisposable
                 var next = new MemoryStream();
                 next.Write(buffer, drop, keep);
                 _pending = next;
+                _accounted -= drop;
+                if (_droppedBacklog == 0)
+                {
+                    _accounted += BacklogNoteReserve;
+                }
+
                 _droppedBacklog += drop;
             }
 
@@ -130,22 +154,25 @@ public sealed class JobLogWriter : IAsyncDisposable
     public async Task CompleteAsync(string completionLine, CancellationToken cancellationToken)
     {
         await StopLoopAsync();
+
+        // An earlier attempt's size must be known (and charged) before the final notes are measured.
+        await _created.WaitAsync(cancellationToken);
         lock (_gate)
         {
+            var completion = Encoding.UTF8.GetBytes(completionLine);
             if (_overflow)
             {
-                var note = Encoding.UTF8.GetBytes($"\n[envfabric] {_droppedTail} bytes of output dropped: the log reached its cap of {_maxBytes} bytes; the last {_tailBytes} bytes follow\n");
+                // The tail gets what the cap leaves after the note (sized for the largest numbers) and the completion line.
+                var room = _maxBytes - _accounted - CapNote(long.MaxValue, long.MaxValue).Length - completion.Length;
+                var tail = _tail.Take(Math.Min(room, _tailCap));
+                var note = CapNote(_tail.Dropped, tail.Count);
                 _pending.Write(note);
-                foreach (var chunk in _tail)
-                {
-                    _pending.Write(chunk);
-                }
-
-                _tail.Clear();
-                _tailBytes = 0;
+                _pending.Write(tail);
+                _accounted += note.Length + tail.Count;
             }
 
-            _pending.Write(Encoding.UTF8.GetBytes(completionLine));
+            _pending.Write(completion);
+            _accounted += completion.Length;
         }
 
         await FlushAsync(final: true, cancellationToken);
@@ -158,7 +185,8 @@ public sealed class JobLogWriter : IAsyncDisposable
         _wake.Dispose();
     }
 
-    private long SoftCap => Math.Max(_maxBytes / 2, _maxBytes - _tailKeep - 4096);
+    private byte[] CapNote(long dropped, long kept) =>
+        Encoding.UTF8.GetBytes($"\n[envfabric] {dropped} bytes of output dropped: the log reached its cap of {_maxBytes} bytes; the last {kept} bytes follow\n");
 
     private async Task StopLoopAsync()
     {
@@ -213,10 +241,15 @@ public sealed class JobLogWriter : IAsyncDisposable
             }
 
             var head = _droppedBacklog > 0 ? Encoding.UTF8.GetBytes($"\n[envfabric] {_droppedBacklog} bytes of output dropped: the log writer fell behind\n") : [];
+            if (_droppedBacklog > 0)
+            {
+                _accounted += head.Length - BacklogNoteReserve;
+            }
+
             _droppedBacklog = 0;
             var body = _pending.ToArray();
             _pending = new MemoryStream();
-            if (_secrets.Length > 0 && !final)
+            if (_mask.Active && !final)
             {
                 // Keep a trailing partial UTF-8 character for the next flush, so masking never splits one.
                 var usable = RunnerLogs.CompleteUtf8Length(body);
@@ -227,7 +260,10 @@ public sealed class JobLogWriter : IAsyncDisposable
                 }
             }
 
-            data = [.. head, .. Mask(body)];
+            // Masking only shortens ("***" for secrets of three characters or more).
+            var masked = _mask.Apply(body);
+            _accounted -= body.Length - masked.Length;
+            data = [.. head, .. masked];
         }
 
         var offset = 0;
@@ -254,22 +290,5 @@ public sealed class JobLogWriter : IAsyncDisposable
 
             throw;
         }
-    }
-
-    private byte[] Mask(byte[] body)
-    {
-        if (_secrets.Length == 0 || body.Length == 0)
-        {
-            return body;
-        }
-
-        var text = Encoding.UTF8.GetString(body);
-        var masked = text;
-        foreach (var secret in _secrets)
-        {
-            masked = masked.Replace(secret, "***", StringComparison.Ordinal);
-        }
-
-        return ReferenceEquals(masked, text) || masked == text ? body : Encoding.UTF8.GetBytes(masked);
     }
 }

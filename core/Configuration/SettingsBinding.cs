@@ -26,27 +26,30 @@ public static class SettingsBinding
     };
 
     /// <summary>Copies the settings present in <paramref name="configuration"/> onto <paramref name="options"/>.</summary>
-    public static void Bind(IConfiguration configuration, EnvFabricOptions options)
+    public static void Bind(IConfiguration configuration, EnvFabricOptions options) => Bind(configuration, options, Keys);
+
+    /// <summary>
+    /// Copies each setting of <paramref name="keys"/> (setting name to property name) present in
+    /// <paramref name="configuration"/> onto <paramref name="options"/>, parsed by <see cref="SettingValue"/>: a value
+    /// that does not parse, or that the property's validation attributes refuse, throws
+    /// <see cref="InvalidSettingException"/> naming the setting.
+    /// </summary>
+    public static void Bind<T>(IConfiguration configuration, T options, IReadOnlyDictionary<string, string> keys)
+        where T : class
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(options);
-        var values = new Dictionary<string, string?>();
-        foreach (var (key, property) in Keys)
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var (key, name) in keys)
         {
-            var value = configuration[key];
-            if (!string.IsNullOrEmpty(value))
+            var text = configuration[key];
+            if (string.IsNullOrEmpty(text))
             {
-                values[property] = value;
+                continue;
             }
-        }
 
-        try
-        {
-            new ConfigurationBuilder().AddInMemoryCollection(values).Build().Bind(options);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new InvalidOperationException($"A setting has a value of the wrong type: {ex.InnerException?.Message ?? ex.Message}", ex);
+            var property = typeof(T).GetProperty(name) ?? throw new InvalidOperationException($"{typeof(T).Name} has no property {name} for {key}");
+            property.SetValue(options, SettingValue.Parse("Setting " + key, text, property));
         }
     }
 }

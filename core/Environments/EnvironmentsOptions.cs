@@ -48,18 +48,6 @@ public sealed class EnvironmentsOptions
     public bool AllowDirectUrls { get; set; }
 
     /// <summary>Copies the settings present in <paramref name="configuration"/> onto <paramref name="options"/>.</summary>
-    public static void Bind(IConfiguration configuration, EnvironmentsOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentNullException.ThrowIfNull(options);
-        var values = Keys.Where(k => !string.IsNullOrEmpty(configuration[k.Key])).ToDictionary(k => k.Value, k => configuration[k.Key]);
-        try
-        {
-            new ConfigurationBuilder().AddInMemoryCollection(values).Build().Bind(options);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new InvalidOperationException($"An environment setting has a value of the wrong type: {ex.InnerException?.Message ?? ex.Message}", ex);
-        }
-    }
+    public static void Bind(IConfiguration configuration, EnvironmentsOptions options) =>
+        Configuration.SettingsBinding.Bind(configuration, options, Keys);
 }

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using EnvFabric.Core.Configuration;
 using Microsoft.Extensions.Configuration;
 
 namespace EnvFabric.Core.Storage;
@@ -71,7 +72,15 @@ public sealed class StorageAccount
         var connectionString = configuration[SettingName];
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
-            return FromConnectionString(connectionString);
+            try
+            {
+                return FromConnectionString(connectionString);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or UriFormatException)
+            {
+                // The value holds an account key: the message never repeats it.
+                throw new InvalidSettingException($"Setting {SettingName}: the value is not a storage connection string (use \"{DevelopmentStorage}\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)", ex);
+            }
         }
 
         var section = configuration.GetSection(SettingName);
@@ -81,8 +90,8 @@ public sealed class StorageAccount
         var tableUri = section["tableServiceUri"] ?? (accountName is null ? null : $"https://{accountName}.table.core.windows.net");
         if (blobUri is null || queueUri is null || tableUri is null)
         {
-            throw new InvalidOperationException(
-                $"Storage is not configured: set {SettingName} to a connection string (\"{DevelopmentStorage}\" for Azurite), " +
+            throw new InvalidSettingException(
+                $"Setting {SettingName}: storage is not configured: set {SettingName} to a connection string (\"{DevelopmentStorage}\" for Azurite), " +
                 $"or {SettingName}__accountName (or __blobServiceUri, __queueServiceUri and __tableServiceUri) for an identity-based connection.");
         }
 

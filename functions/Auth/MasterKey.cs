@@ -37,7 +37,8 @@ public sealed class MasterKey
 
         if (value.Length < MinimumLength)
         {
-            throw new InvalidOperationException($"{SettingName} must be at least {MinimumLength} characters (it is {value.Length}); leave it empty to generate one.");
+            // The value is a secret: the message gives its length, never the value.
+            throw new InvalidSettingException($"Setting {SettingName}: a value of {value.Length} characters is too short (use at least {MinimumLength}, or leave it empty to generate one)");
         }
 
         _digest = KeySecrets.Digest(value);

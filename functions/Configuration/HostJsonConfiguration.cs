@@ -1,3 +1,5 @@
+using EnvFabric.Core.Configuration;
+
 namespace EnvFabric.Functions.Configuration;
 
 /// <summary>Finds host.json and adds it to configuration under <c>AzureFunctionsJobHost</c>.</summary>
@@ -45,5 +47,30 @@ public static class HostJsonConfiguration
             .Where(pair => pair.Value is not null)
             .ToDictionary(pair => HostJsonOptions.SectionName + ":" + pair.Key, pair => pair.Value);
         return builder.AddInMemoryCollection(values);
+    }
+
+    /// <summary>
+    /// Binds host.json's section onto <paramref name="options"/> with the settings' parser, so booleans take pip's
+    /// forms (an environment override <c>AzureFunctionsJobHost__..__extendedSessionsEnabled=1</c> works) and a value
+    /// of the wrong type fails naming its key (<c>host.json: extensions.http.maxConcurrentRequests: 'many' is not a
+    /// whole number</c>).
+    /// </summary>
+    public static void Bind(IConfiguration section, object options, string path = "")
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var property in options.GetType().GetProperties().Where(p => p.CanWrite))
+        {
+            var key = char.ToLowerInvariant(property.Name[0]) + property.Name[1..];
+            var name = path.Length == 0 ? key : path + "." + key;
+            if (property.PropertyType.IsClass && property.PropertyType != typeof(string))
+            {
+                Bind(section.GetSection(key), property.GetValue(options)!, name);
+            }
+            else if (section[key] is { } text)
+            {
+                property.SetValue(options, SettingValue.Parse("host.json: " + name, text, property.PropertyType));
+            }
+        }
     }
 }

@@ -32,10 +32,29 @@ public sealed class HostJsonOptions
         public RateLimitOptions RateLimit { get; set; } = new();
     }
 
+    /// <summary>
+    /// Requests per key per minute, counted apart for each dialect (<c>/api</c>, <c>/envs</c>, <c>/v2</c>, the rest), so
+    /// polling one dialect never locks a key out of another.
+    /// </summary>
     public sealed class RateLimitOptions
     {
-        /// <summary>Requests a key may make per minute (seed 002: 100); 0 turns limiting off.</summary>
-        public int RequestsPerMinute { get; set; } = 100;
+        /// <summary>The limit of every dialect that sets none of its own; 0 turns limiting off there.</summary>
+        public int RequestsPerMinute { get; set; } = 1200;
+
+        /// <summary><c>/api/*</c> (seeds 000, 003, 004): no limit in their seeds, so the default.</summary>
+        public DialectRateLimit Api { get; set; } = new();
+
+        /// <summary><c>/envs/*</c> (seed 001): no limit in its seed, so the default.</summary>
+        public DialectRateLimit Envs { get; set; } = new();
+
+        /// <summary><c>/v2/*</c>: seed 002's 100 requests a minute.</summary>
+        public DialectRateLimit V2 { get; set; } = new() { RequestsPerMinute = 100 };
+    }
+
+    public sealed class DialectRateLimit
+    {
+        /// <summary>Requests per key per minute on the dialect's routes; unset: <c>rateLimit.requestsPerMinute</c>; 0: off.</summary>
+        public int? RequestsPerMinute { get; set; }
     }
 
     public sealed class DurableTaskHostOptions

@@ -17,7 +17,12 @@ public sealed partial class HostJsonValidator : IValidateOptions<HostJsonOptions
         Check(options.FunctionTimeout > TimeSpan.Zero && options.FunctionTimeout <= TimeSpan.FromDays(1), "functionTimeout", $"must be between 00:00:01 and 1.00:00:00 (was {options.FunctionTimeout})");
         Check(options.Extensions.Http.RoutePrefix.Length == 0 || RoutePrefixPattern().IsMatch(options.Extensions.Http.RoutePrefix), "extensions.http.routePrefix", "must be empty or a path segment of letters, digits, '-' and '_'");
         Check(options.Extensions.Http.MaxConcurrentRequests is >= 1 and <= 10_000, "extensions.http.maxConcurrentRequests", $"must be between 1 and 10000 (was {options.Extensions.Http.MaxConcurrentRequests})");
-        Check(options.Extensions.Http.RateLimit.RequestsPerMinute is >= 0 and <= 1_000_000, "extensions.http.rateLimit.requestsPerMinute", $"must be between 0 and 1000000 (was {options.Extensions.Http.RateLimit.RequestsPerMinute})");
+        var rateLimit = options.Extensions.Http.RateLimit;
+        foreach (var (key, value) in new[] { ("", (int?)rateLimit.RequestsPerMinute), ("api.", rateLimit.Api.RequestsPerMinute), ("envs.", rateLimit.Envs.RequestsPerMinute), ("v2.", rateLimit.V2.RequestsPerMinute) })
+        {
+            Check(value is null or (>= 0 and <= 1_000_000), $"extensions.http.rateLimit.{key}requestsPerMinute", $"must be between 0 and 1000000 (was {value})");
+        }
+
         Check(HubNamePattern().IsMatch(durable.HubName), "extensions.durableTask.hubName", $"must be 3 to 45 letters and digits starting with a letter (was \"{durable.HubName}\")");
         Check(durable.MaxConcurrentActivityFunctions is >= 1 and <= 1000, "extensions.durableTask.maxConcurrentActivityFunctions", $"must be between 1 and 1000 (was {durable.MaxConcurrentActivityFunctions})");
         Check(durable.MaxConcurrentOrchestratorFunctions is >= 1 and <= 1000, "extensions.durableTask.maxConcurrentOrchestratorFunctions", $"must be between 1 and 1000 (was {durable.MaxConcurrentOrchestratorFunctions})");

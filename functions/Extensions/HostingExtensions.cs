@@ -28,7 +28,7 @@ public static class HostingExtensions
         builder.Logging.AddConfiguration(configuration.GetSection(HostJsonOptions.SectionName + ":logging"));
 
         builder.Services.AddOptions<HostJsonOptions>()
-            .Bind(configuration.GetSection(HostJsonOptions.SectionName))
+            .Configure(o => HostJsonConfiguration.Bind(configuration.GetSection(HostJsonOptions.SectionName), o))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<HostJsonOptions>, HostJsonValidator>();
         builder.Services.AddOptions<EnvFabricOptions>()
@@ -40,8 +40,14 @@ public static class HostingExtensions
 
         if (string.IsNullOrEmpty(configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(configuration["urls"]))
         {
-            var port = configuration["PORT"] ?? configuration["Host:LocalHttpPort"];
-            builder.WebHost.UseUrls($"http://127.0.0.1:{(int.TryParse(port, out var p) ? p : DefaultPort)}");
+            var (setting, text) = configuration["PORT"] is { Length: > 0 } env ? ("PORT", env) : ("Host.LocalHttpPort", configuration["Host:LocalHttpPort"]);
+            var port = string.IsNullOrEmpty(text) ? DefaultPort : (int)SettingValue.Parse("Setting " + setting, text, typeof(int))!;
+            if (port is < 1 or > 65535)
+            {
+                throw new InvalidSettingException($"Setting {setting}: '{text}' is out of range (use 1 to 65535)");
+            }
+
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         }
 
         builder.Services.Configure<JsonOptions>(o =>

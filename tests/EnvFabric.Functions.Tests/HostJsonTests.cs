@@ -30,6 +30,6 @@ public sealed class HostJsonTests(AzuriteFixture azurite)
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        Assert.Contains("ExecutionTimeout", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Setting EXECUTION_TIMEOUT: 'soon' is not a whole number", error.ToString(), StringComparison.Ordinal);
     }
 }

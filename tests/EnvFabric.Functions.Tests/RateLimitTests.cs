@@ -1,10 +1,13 @@
 using System.Net;
 using EnvFabric.Functions.Auth;
+using EnvFabric.Functions.Configuration;
 using EnvFabric.Functions.Extensions;
 using EnvFabric.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EnvFabric.Functions.Tests;
 
@@ -12,6 +15,8 @@ namespace EnvFabric.Functions.Tests;
 public sealed class RateLimitTests(AzuriteFixture azurite)
 {
     private const string Limit = "AzureFunctionsJobHost:extensions:http:rateLimit:requestsPerMinute";
+    private const string V2Limit = "AzureFunctionsJobHost:extensions:http:rateLimit:v2:requestsPerMinute";
+    private static readonly Uri V2Tasks = new("/v2/tasks", UriKind.Relative);
     private static readonly Uri Me = new("/api/auth/me", UriKind.Relative);
 
     [Fact]
@@ -46,17 +51,110 @@ public sealed class RateLimitTests(AzuriteFixture azurite)
     [Fact]
     public async Task Request_OverLimitOnV2Route_Returns429InV2Envelope()
     {
-        using var factory = new FunctionsFactory(azurite, new Dictionary<string, string?> { [Limit] = "1" });
+        using var factory = new FunctionsFactory(azurite, new Dictionary<string, string?> { [V2Limit] = "1" });
         using var master = factory.CreateKeyedClient();
-        using var first = await master.GetAsync(Me);
+        using var first = await master.GetAsync(V2Tasks);
 
-        using var limited = await master.GetAsync(new Uri("/v2/tasks", UriKind.Relative));
+        using var limited = await master.GetAsync(V2Tasks);
 
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         using var body = await AuthTests.JsonOf(limited);
         Assert.False(body.RootElement.GetProperty("success").GetBoolean());
         Assert.True(body.RootElement.TryGetProperty("code", out _));
+        using var other = await master.GetAsync(Me);
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
     }
+
+    [Fact]
+    public async Task Polling_ApiEvery500MsForTwoMinutes_IsNeverRefused()
+    {
+        // host.json as shipped; the windows run on a clock the test moves, so two minutes take no real time.
+        var clock = new FakeTimeProvider();
+        using var factory = new FunctionsFactory(azurite);
+        using var app = WithClock(factory, clock);
+        using var master = app.CreateClient();
+        master.DefaultRequestHeaders.Add("x-functions-key", FunctionsFactory.MasterKey);
+
+        var refused = new List<int>();
+        for (var i = 0; i < 240; i++)
+        {
+            using var response = await master.GetAsync(Me);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                refused.Add(i);
+            }
+
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+        }
+
+        Assert.Empty(refused);
+    }
+
+    [Fact]
+    public async Task Request_V2OverSeedLimit_RefusedUntilTheNextMinuteWhileApiIsUnaffected()
+    {
+        var clock = new FakeTimeProvider();
+        using var factory = new FunctionsFactory(azurite);
+        using var app = WithClock(factory, clock);
+        using var master = app.CreateClient();
+        master.DefaultRequestHeaders.Add("x-functions-key", FunctionsFactory.MasterKey);
+
+        for (var i = 0; i < 100; i++)
+        {
+            using var allowed = await master.GetAsync(V2Tasks);
+            Assert.NotEqual(HttpStatusCode.TooManyRequests, allowed.StatusCode);
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(20));
+        using var limited = await master.GetAsync(V2Tasks);
+        using var api = await master.GetAsync(Me);
+        clock.Advance(TimeSpan.FromSeconds(40));
+        using var nextMinute = await master.GetAsync(V2Tasks);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(40), limited.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.OK, api.StatusCode);
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, nextMinute.StatusCode);
+    }
+
+    [Fact]
+    public async Task Stream_SseInstallLog_CountsAsOneRequest()
+    {
+        var clock = new FakeTimeProvider();
+        await using var host = await EnvironmentHostForTests.StartAsync(
+            azurite,
+            new Dictionary<string, string?> { ["AzureFunctionsJobHost:extensions:http:rateLimit:api:requestsPerMinute"] = "5" },
+            services: s => s.AddKeyedSingleton<TimeProvider>(RateLimitExtensions.ClockKey, clock));
+
+        await host.CreateCondaAsync("streamed", "gamma");
+        using var stream = await host.Client.GetAsync(new Uri("/api/conda/environment/streamed/logs?stream=true", UriKind.Relative));
+        var events = await stream.Content.ReadAsStringAsync();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await host.Client.GetAsync(Me);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+        Assert.True(events.Split("event: log").Length > 3, events);
+        Assert.Contains("event: end", events, StringComparison.Ordinal);
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    [Theory]
+    [InlineData("/v2/tasks", "v2", 100)]
+    [InlineData("/V2", "v2", 100)]
+    [InlineData("/api/conda/environments", "api", 1200)]
+    [InlineData("/envs/wf/n1", "envs", 1200)]
+    [InlineData("/runtime/webhooks/durabletask/instances", "other", 1200)]
+    public void LimitOf_Path_IsItsDialectsLimit(string path, string dialect, int perMinute)
+    {
+        Assert.Equal((dialect, perMinute), RateLimitExtensions.LimitOf(new HostJsonOptions.RateLimitOptions(), path));
+    }
+
+    private static Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> WithClock(FunctionsFactory factory, TimeProvider clock) =>
+        factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddKeyedSingleton(RateLimitExtensions.ClockKey, clock)));
 
     [Fact]
     public async Task Request_LimitZero_NeverLimits()
@@ -74,7 +172,7 @@ public sealed class RateLimitTests(AzuriteFixture azurite)
     [Fact]
     public void GlobalLimiter_MaxConcurrentRequests_HoldsBackTheNextUntilOneEnds()
     {
-        using var limiter = RateLimitExtensions.CreateGlobalLimiter(requestsPerMinute: 0, maxConcurrentRequests: 2);
+        using var limiter = RateLimitExtensions.CreateGlobalLimiter(Http(perMinute: 0, maxConcurrent: 2), TimeProvider.System);
         var a = Keyed("a");
         var b = Keyed("b");
 
@@ -96,7 +194,7 @@ public sealed class RateLimitTests(AzuriteFixture azurite)
     [Fact]
     public void GlobalLimiter_PerKey_CountsEachKeyApartAndTellsWhenToRetry()
     {
-        using var limiter = RateLimitExtensions.CreateGlobalLimiter(requestsPerMinute: 2, maxConcurrentRequests: 100);
+        using var limiter = RateLimitExtensions.CreateGlobalLimiter(Http(perMinute: 2, maxConcurrent: 100), TimeProvider.System);
 
         using var a1 = limiter.AttemptAcquire(Keyed("a"));
         using var a2 = limiter.AttemptAcquire(Keyed("a"));
@@ -110,8 +208,11 @@ public sealed class RateLimitTests(AzuriteFixture azurite)
         Assert.True(b1.IsAcquired);
     }
 
+    private static HostJsonOptions.HttpOptions Http(int perMinute, int maxConcurrent) =>
+        new() { MaxConcurrentRequests = maxConcurrent, RateLimit = new() { RequestsPerMinute = perMinute } };
+
     private static DefaultHttpContext Keyed(string key) =>
-        new() { User = new KeyIdentity(key, KeyRoles.User, "ns", key).ToPrincipal("test") };
+        new() { User = new KeyIdentity(key, KeyRoles.User, "ns", key).ToPrincipal("test"), Request = { Path = "/api/tasks" } };
 
     private static DefaultHttpContext Health()
     {

@@ -89,17 +89,22 @@ public sealed class ScriptJobTests(RunnerFixture fixture)
     [Fact]
     public async Task Script_PauseThenResume_FreezesOutputThenContinues()
     {
-        var dir = Runner.ScriptDirectory(("main.py", "import time\ni = 0\nwhile i < 400:\n    print('tick', i, flush=True)\n    i += 1\n    time.sleep(0.05)\n"));
+        var dir = Runner.ScriptDirectory(("main.py", "import os, time\nopen('pid', 'w').write(str(os.getpid()))\ni = 0\nwhile i < 400:\n    print('tick', i, flush=True)\n    i += 1\n    time.sleep(0.05)\n"));
         var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
         await Runner.Queue.EnqueueAsync(job);
         await PollLogAsync(job.LogBlobName, t => t.Contains("tick 3\n"), TimeSpan.FromSeconds(20));
+        var pid = int.Parse(File.ReadAllText(Path.Combine(dir, "pid")));
 
         Assert.Equal(ControlDelivery.Sent, await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Pause));
         await WaitUntilAsync(async () => (await Runner.Jobs.GetAsync(job.JobId))!.Paused, TimeSpan.FromSeconds(10));
-        await Task.Delay(800);
-        var frozen = await Runner.ReadLogAsync(job.LogBlobName);
+
+        // Stopped (state T), the process cannot print; what it printed before reaches the blob within a flush, so
+        // wait for the log to settle, then check that it stays as it is while the process stays stopped.
+        await WaitUntilAsync(() => Task.FromResult(ProcessState(pid) == 'T'), TimeSpan.FromSeconds(30));
+        var frozen = await SettledLogAsync(job.LogBlobName);
         await Task.Delay(1200);
         var stillFrozen = await Runner.ReadLogAsync(job.LogBlobName);
+        Assert.Equal('T', ProcessState(pid));
         Assert.Equal(frozen, stillFrozen);
 
         Assert.Equal(ControlDelivery.Sent, await Runner.Control.SendAsync(job.JobId, RunnerControlAction.Resume));
@@ -221,6 +226,39 @@ public sealed class ScriptJobTests(RunnerFixture fixture)
             }
 
             await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The log once two reads a second apart agree (within a minute).</summary>
+    private async Task<string> SettledLogAsync(string blob)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        var last = await Runner.ReadLogAsync(blob);
+        while (true)
+        {
+            await Task.Delay(1000);
+            var now = await Runner.ReadLogAsync(blob);
+            if (now == last)
+            {
+                return now;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the log never settled");
+            last = now;
+        }
+    }
+
+    /// <summary>The state letter of /proc/{pid}/stat (R, S, T, Z...), or '?' when the process is gone.</summary>
+    private static char ProcessState(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            return text[text.LastIndexOf(')') + 2];
+        }
+        catch (IOException)
+        {
+            return '?';
         }
     }
 

@@ -27,6 +27,11 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
         Assert.Empty(created.FailedPackages);
         Assert.Contains("pip", await Runner.ReadLogAsync("env/create.log"));
 
+        // no pip inside the venv (VENV_WITH_PIP is off): the base interpreter's pip installs, lists and freezes
+        Assert.False(File.Exists(Path.Combine(dir, ".venv", "bin", "pip")));
+        Assert.DoesNotContain(created.Packages!, p => p.Name is "pip" or "setuptools");
+        Assert.Contains("--python", await Runner.ReadLogAsync("env/create.log"));
+
         // add: one good spec, one version that does not exist
         var added = await Runner.RunAsync(new AddPackagesJob { JobId = RunnerHarness.NewId(), InstanceId = "i1", LogBlobName = "env/add.log", EnvironmentDirectory = dir, Packages = ["gamma-tools==0.3.1", "beta==9.9"] });
         Assert.Equal(JobStatus.Succeeded, added.Status);
@@ -37,6 +42,9 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
         Assert.Contains(new InstalledPackage("beta", "2.0.0"), added.Packages!);
         Assert.Equal(["alpha", "gamma-tools==0.3.1"], added.Dependencies!);
         Assert.Contains("gamma-tools==0.3.1", added.Lock!.Text);
+
+        // the lock is what pip freeze prints for the venv
+        Assert.Equal(await PipFreezeAsync(dir), added.Lock.Text);
 
         // list
         var listed = await Runner.RunAsync(new ListPackagesJob { JobId = RunnerHarness.NewId(), InstanceId = "i1", LogBlobName = "env/list.log", EnvironmentDirectory = dir });
@@ -75,6 +83,24 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
         var deleted = await Runner.RunAsync(new DeleteEnvironmentJob { JobId = RunnerHarness.NewId(), InstanceId = "i1", LogBlobName = "env/delete.log", EnvironmentDirectory = moved });
         Assert.Equal(JobStatus.Succeeded, deleted.Status);
         Assert.False(Directory.Exists(moved));
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("on")]
+    public async Task CreateEnvironment_VenvWithPip_VenvHasItsOwnWorkingPip(string setting)
+    {
+        await using var runner = await RunnerHarness.StartAsync(fixture.Azurite, new Dictionary<string, string?> { ["VENV_WITH_PIP"] = setting, ["PIP_FIND_LINKS"] = fixture.Wheels.Path, ["PIP_NO_INDEX"] = "1" });
+        var dir = Path.Combine(runner.Paths.Envs, "withpip-" + Guid.NewGuid().ToString("N")[..6]);
+
+        var created = await runner.RunAsync(new CreateEnvironmentJob { JobId = RunnerHarness.NewId(), InstanceId = "i5", LogBlobName = "env/withpip.log", EnvironmentDirectory = dir, PythonVersion = "3.11", Packages = ["beta==1.0.0"] });
+
+        Assert.True(created.Status == JobStatus.Succeeded, created.Error + created.StderrTail);
+        Assert.Contains(new InstalledPackage("beta", "1.0.0"), created.Packages!);
+        Assert.Contains(created.Packages!, p => p.Name == "pip");
+        Assert.Contains("beta==1.0.0", created.Lock!.Text);
+        Assert.DoesNotContain("--python", await runner.ReadLogAsync("env/withpip.log"));
+        Assert.Equal(0, await RunnerHarness.RunToolAsync(Path.Combine(dir, ".venv", "bin", "pip"), "--version"));
     }
 
     [Fact]
@@ -147,5 +173,22 @@ public sealed class VenvBackendTests(RunnerFixture fixture)
         Assert.Equal(JobStatus.TimedOut, result.Status);
         Assert.Contains("timed out after 1 s", result.Error);
         Assert.True(RunnerLogs.IsComplete(await Runner.ReadLogAsync("env/slow.log")));
+    }
+
+    private static async Task<string> PipFreezeAsync(string dir)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-m", "pip", "--python", Path.Combine(dir, ".venv", "bin", "python"), "freeze" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, await stderr);
+        return await stdout;
     }
 }

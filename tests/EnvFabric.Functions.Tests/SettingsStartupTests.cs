@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using EnvFabric.Core.Configuration;
+using EnvFabric.Testing;
+
+namespace EnvFabric.Functions.Tests;
+
+/// <summary>
+/// Settings over the real start-up path: the host and the runner started as processes (as ./run starts them) with
+/// the setting in their environment.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class SettingsStartupTests(AzuriteFixture azurite)
+{
+    private static readonly TimeSpan ExitWithin = TimeSpan.FromMinutes(2);
+
+    [Theory]
+    [InlineData("PIP_NO_INDEX", "2", "Setting PIP_NO_INDEX: '2' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
+    [InlineData("ENV_ALLOW_DIRECT_URLS", "maybe", "Setting ENV_ALLOW_DIRECT_URLS: 'maybe' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
+    [InlineData("EXECUTION_TIMEOUT", "soon", "Setting EXECUTION_TIMEOUT: 'soon' is not a whole number")]
+    [InlineData("EXECUTION_TIMEOUT", "0", "Setting EXECUTION_TIMEOUT: '0' is out of range (use 1 to 86400)")]
+    [InlineData("AzureFunctionsJobHost__extensions__durableTask__extendedSessionsEnabled", "sometimes", "host.json: extensions.durableTask.extendedSessionsEnabled: 'sometimes' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
+    [InlineData("AzureFunctionsJobHost__functionTimeout", "later", "host.json: functionTimeout: 'later' is not a time span (use hh:mm:ss)")]
+    [InlineData("AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", "0", "host.json: extensions.durableTask.storageProvider.partitionCount must be between 1 and 16 (was 0)")]
+    [InlineData("PORT", "http", "Setting PORT: 'http' is not a whole number")]
+    [InlineData("PORT", "70000", "Setting PORT: '70000' is out of range (use 1 to 65535)")]
+    [InlineData("AzureWebJobsStorage", "not a connection string", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
+    [InlineData("FUNCTIONS_MASTER_KEY", "short", "Setting FUNCTIONS_MASTER_KEY: a value of 5 characters is too short (use at least 16, or leave it empty to generate one)")]
+    public async Task Host_WrongSetting_StopsWithOneLineNamingIt(string setting, string value, string expected)
+    {
+        using var data = new TempDirectory("envfabric-settings");
+
+        var (exitCode, stdout, stderr) = await RunToExitAsync(HostStart(data.Path, (setting, value)));
+
+        AssertOneLine(expected, exitCode, stdout, stderr);
+    }
+
+    [Theory]
+    [InlineData("PIP_NO_INDEX", "2", "Setting PIP_NO_INDEX: '2' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
+    [InlineData("RUNNER_LOG_FLUSH_MS", "fast", "Setting RUNNER_LOG_FLUSH_MS: 'fast' is not a whole number")]
+    [InlineData("RUNNER_LOG_FLUSH_MS", "5", "Setting RUNNER_LOG_FLUSH_MS: '5' is out of range (use 10 to 10000)")]
+    [InlineData("RUNNER_STOP_GRACE_SECONDS", "a while", "Setting RUNNER_STOP_GRACE_SECONDS: 'a while' is not a number")]
+    [InlineData("AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", "four", "Setting AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount: 'four' is not a whole number")]
+    [InlineData("AzureWebJobsStorage", "AccountName=x;", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
+    public async Task Runner_WrongSetting_StopsWithOneLineNamingIt(string setting, string value, string expected)
+    {
+        using var data = new TempDirectory("envfabric-settings");
+
+        var (exitCode, stdout, stderr) = await RunToExitAsync(RunnerStart(data.Path, (setting, value)));
+
+        AssertOneLine(expected, exitCode, stdout, stderr);
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("YES")]
+    [InlineData("On")]
+    public async Task Host_PipBooleanForm_StartsAndAnswersHealth(string value)
+    {
+        using var data = new TempDirectory("envfabric-settings");
+        var port = AzuriteFixture.FreePort();
+        var start = HostStart(data.Path, ("PIP_NO_INDEX", value), ("PORT", port.ToString()), ("ENV_ALLOW_DIRECT_URLS", value));
+        using var process = Process.Start(start)!;
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            var answered = await EnvironmentHostForTests.EventuallyAsync(
+                async () =>
+                {
+                    Assert.False(process.HasExited, "the host exited: " + string.Join('\n', output));
+                    try
+                    {
+                        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/api/health"));
+                        return true;
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        return false;
+                    }
+                },
+                ExitWithin);
+
+            Assert.True(answered, "the host did not answer /api/health: " + string.Join('\n', output));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Runner_PipNoIndexOne_InstallsFromFindLinksWithoutTouchingTheIndex()
+    {
+        // An index that counts every connection: PIP_NO_INDEX=1 must keep pip away from it.
+        using var index = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        index.Start();
+        var connections = 0;
+        using var stop = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var client = await index.AcceptTcpClientAsync(stop.Token);
+                Interlocked.Increment(ref connections);
+            }
+        });
+        var indexUrl = $"http://127.0.0.1:{((System.Net.IPEndPoint)index.LocalEndpoint).Port}/simple";
+        await using var host = await EnvironmentHostForTests.StartAsync(azurite, new Dictionary<string, string?> { ["PIP_NO_INDEX"] = "1", ["PIP_INDEX_URL"] = indexUrl });
+
+        await host.CreateCondaAsync("noindex", "beta==2.0");
+        var (_, detail) = await host.SendAsync(HttpMethod.Get, "/api/conda/environment/noindex");
+
+        Assert.Contains(detail!["packages"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "beta" && p["version"]!.GetValue<string>() == "2.0");
+        Assert.Contains(detail["packages"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "alpha");
+        Assert.Equal(0, Volatile.Read(ref connections));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => accepting);
+    }
+
+    private static void AssertOneLine(string expected, int exitCode, string stdout, string stderr)
+    {
+        var all = stdout + stderr;
+        Assert.Equal(StartupFailure.ExitCode, exitCode);
+        Assert.Equal(expected, stderr.TrimEnd('\n'));
+        Assert.DoesNotContain("   at ", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", all, StringComparison.Ordinal);
+    }
+
+    private ProcessStartInfo HostStart(string dataRoot, params (string Name, string Value)[] settings) =>
+        Start("EnvFabric.Functions.dll", dataRoot, settings);
+
+    private ProcessStartInfo RunnerStart(string dataRoot, params (string Name, string Value)[] settings) =>
+        Start("EnvFabric.Runner.dll", dataRoot, settings);
+
+    private ProcessStartInfo Start(string assembly, string dataRoot, (string Name, string Value)[] settings)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = dataRoot,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
+        start.Environment.Remove("ASPNETCORE_URLS");
+        start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
+        start.Environment["DATA_ROOT"] = dataRoot;
+        start.Environment["FUNCTIONS_MASTER_KEY"] = FunctionsFactory.MasterKey;
+        start.Environment["ENVFABRIC_STORAGE_PREFIX"] = AzuriteFixture.UniqueName("s");
+        start.Environment["AzureFunctionsJobHost__extensions__durableTask__hubName"] = "hub" + AzuriteFixture.UniqueName("h");
+        start.Environment["RUNNER_ID"] = AzuriteFixture.UniqueName("r");
+        foreach (var (name, value) in settings)
+        {
+            start.Environment[name] = value;
+        }
+
+        return start;
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunToExitAsync(ProcessStartInfo start)
+    {
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ExitWithin);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{start.ArgumentList[0]} did not stop within {ExitWithin}: {await stdout}{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
