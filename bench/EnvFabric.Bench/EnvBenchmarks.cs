@@ -127,34 +127,8 @@ public sealed class EnvBenchmarks : IBenchmarkSuite
         }
     }
 
-    private static Process Start(string dll, Dictionary<string, string> settings)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = RepoPaths.Root,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException(dll + " did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (!string.IsNullOrEmpty(e.Data))
-            {
-                Console.Error.WriteLine($"[{dll}] {e.Data}");
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private static Process Start(string dll, Dictionary<string, string> settings) =>
+        DotnetProcess.Start(dll, settings, RepoPaths.Root, line => Console.Error.WriteLine($"[{dll}] {line}"));
 
     private static async Task WaitReadyAsync(HttpClient http, Process functions, Process runner, string storage, string prefix)
     {
@@ -193,12 +167,5 @@ public sealed class EnvBenchmarks : IBenchmarkSuite
         throw new TimeoutException("the host and runner were not ready within 120 s");
     }
 
-    private static void Stop(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
-        }
-    }
+    private static void Stop(Process process) => DotnetProcess.Kill(process);
 }

@@ -98,37 +98,12 @@ public sealed class KillRecoveryTests(AzuriteFixture azurite) : IDisposable
 
     private Process Start(string dll, Dictionary<string, string> settings)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _share.Path,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException(dll + " did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = DotnetProcess.Start(dll, settings, _share.Path);
         _processes.Add(process);
         return process;
     }
 
-    private static void Kill(Process process)
-    {
-        if (!process.HasExited)
-        {
-            // SIGKILL, children included: no shutdown code runs.
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
-        }
-    }
+    private static void Kill(Process process) => DotnetProcess.Kill(process);
 
     private async Task WaitReadyAsync(HttpClient http, string prefix)
     {
