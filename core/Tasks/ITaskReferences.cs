@@ -7,9 +7,8 @@ namespace EnvFabric.Core.Tasks;
 /// <summary>
 /// What the environment API needs to know about tasks: which tasks reference an environment (delete is
 /// refused while any does; cleanup never touches one; rename rewrites them) and their usage statistics.
-/// A minimal port until the task model exists: rows of the <c>Tasks</c> table carry the environment in an
-/// <c>Environment</c> property; rows of <c>Executions</c> carry <c>Environment</c>, <c>Status</c> and
-/// <c>DurationSeconds</c>.
+/// Reads the columns <see cref="TableTaskRepository"/> writes: task rows carry the environment in an
+/// <c>Environment</c> property; execution rows carry <c>Environment</c>, <c>Status</c> and <c>DurationSeconds</c>.
 /// </summary>
 public interface ITaskReferences
 {
@@ -115,10 +114,10 @@ public sealed class TableTaskReferences(StorageAccount storage, StorageNames nam
             await foreach (var row in _executions.QueryAsync<TableEntity>(filter, select: ["Status", "DurationSeconds"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 var status = row.GetString("Status");
-                if (status is "success" or "succeeded" or "failed" or "timeout" or "timed_out")
+                if (status is "completed" or "success" or "succeeded" or "failed" or "timeout" or "timed_out" or "abnormal")
                 {
                     finished++;
-                    succeeded += status is "success" or "succeeded" ? 1 : 0;
+                    succeeded += status is "completed" or "success" or "succeeded" ? 1 : 0;
                     seconds += row.GetDouble("DurationSeconds") ?? 0;
                 }
             }
