@@ -13,6 +13,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddFunctionsOpenApi();
     builder.AddDurableTaskHost();
     builder.AddEnvironments();
+    builder.AddTasks();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -29,6 +30,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapKeysFunctions();
     root.MapCondaEnvironmentFunctions();
     root.MapAuditFunctions();
+    root.MapTaskFunctions();
     root.MapFabricEnvironmentFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();

@@ -194,6 +194,9 @@ public sealed record JobProbe
     public string? StderrTail { get; init; }
 
     public IReadOnlyList<PackageFailure> FailedPackages { get; init; } = [];
+
+    /// <summary>The whole result once finished (metrics included).</summary>
+    public JobResult? Result { get; init; }
 }
 
 /// <summary>Record activity input: the build, its job, and how it ended.</summary>

@@ -111,6 +111,7 @@ public sealed class CheckRunnerJobActivity(RunnerJobTable jobs, IRunnerRegistry 
         StdoutTail = result.StdoutTail,
         StderrTail = result.StderrTail,
         FailedPackages = result.FailedPackages ?? [],
+        Result = result,
     };
 
     private static string StatusName(JobStatus status) => status switch

@@ -346,6 +346,11 @@ public sealed class JobExecutor(
                     ApplyFromRow(control, requested);
                 }
 
+                if (!job.HeartbeatEvents)
+                {
+                    continue;
+                }
+
                 await events.HeartbeatAsync(job.InstanceId, new JobHeartbeatEvent(job.JobId, state.RunnerId, now, (now - startedAt).TotalSeconds, metrics.CurrentMemoryMb, metrics.PeakMemoryMb, metrics.CpuSeconds, control.Paused), stop);
             }
             catch (OperationCanceledException)

@@ -76,8 +76,10 @@ public sealed class RunnerPresence(
         }
     }
 
-    private Task PublishAsync(bool stopped, CancellationToken cancellationToken) =>
-        registry.PublishAsync(
+    private Task PublishAsync(bool stopped, CancellationToken cancellationToken)
+    {
+        var memory = HostMemory.Read();
+        return registry.PublishAsync(
             new RunnerInfo
             {
                 RunnerId = state.RunnerId,
@@ -88,8 +90,11 @@ public sealed class RunnerPresence(
                 MaxConcurrent = settings.Value.MaxConcurrentTasks,
                 Stopped = stopped,
                 Capabilities = _capabilities ?? new RunnerCapabilities(),
+                MemoryTotalMb = memory?.TotalMb,
+                MemoryUsedMb = memory?.UsedMb,
             },
             cancellationToken);
+    }
 }
 
 /// <summary>Reads this runner's control queue and applies stop, pause and resume to the jobs it holds.</summary>

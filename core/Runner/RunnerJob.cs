@@ -61,6 +61,13 @@ public abstract record RunnerJob
     /// <summary>Overall time limit in seconds; null means the runner's default for the kind.</summary>
     public int? TimeoutSeconds { get; init; }
 
+    /// <summary>
+    /// Whether the runner raises <see cref="RunnerEvents.Heartbeat"/> on the orchestration. A long script run
+    /// would otherwise add an event (and a replay) to its history every few seconds; its waiter reads the job
+    /// table's heartbeat instead. The table heartbeat is written either way.
+    /// </summary>
+    public bool HeartbeatEvents { get; init; } = true;
+
     /// <summary>When the sender enqueued the job (UTC); used for metrics only.</summary>
     public DateTimeOffset? EnqueuedAt { get; init; }
 }

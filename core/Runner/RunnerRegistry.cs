@@ -31,6 +31,44 @@ public sealed record RunnerCapabilities
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
+/// <summary>The machine's memory from /proc/meminfo (Linux), in MB: total and in use (total minus available).</summary>
+public static class HostMemory
+{
+    /// <summary>Reads /proc/meminfo; null where it cannot be read.</summary>
+    public static (double TotalMb, double UsedMb)? Read(string path = "/proc/meminfo")
+    {
+        try
+        {
+            long total = -1, available = -1;
+            foreach (var line in File.ReadLines(path))
+            {
+                var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 2 && long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var kb))
+                {
+                    if (parts[0] == "MemTotal:")
+                    {
+                        total = kb;
+                    }
+                    else if (parts[0] == "MemAvailable:")
+                    {
+                        available = kb;
+                    }
+                }
+            }
+
+            return total > 0 && available >= 0 ? (Math.Round(total / 1024.0, 1), Math.Round((total - available) / 1024.0, 1)) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
+
 /// <summary>A runner as seen in the Runners table.</summary>
 public sealed record RunnerInfo
 {
@@ -57,6 +95,12 @@ public sealed record RunnerInfo
 
     /// <summary>What it can do.</summary>
     public RunnerCapabilities Capabilities { get; init; } = new();
+
+    /// <summary>The runner host's memory (MB) at the heartbeat, from /proc/meminfo; null where unknown.</summary>
+    public double? MemoryTotalMb { get; init; }
+
+    /// <summary>Memory in use on the runner's host (total minus available), MB.</summary>
+    public double? MemoryUsedMb { get; init; }
 
     /// <summary>Alive: not stopped and heartbeat within <paramref name="staleAfter"/>.</summary>
     public bool IsAlive(DateTimeOffset now, TimeSpan staleAfter) => !Stopped && LastHeartbeat >= now - staleAfter;
@@ -104,6 +148,8 @@ public sealed class TableRunnerRegistry : IRunnerRegistry
                 MaxConcurrent = e.GetInt32("MaxConcurrent") ?? 0,
                 Stopped = e.GetBoolean("Stopped") ?? false,
                 Capabilities = e.GetString("Capabilities") is { Length: > 0 } json ? RunnerJson.Deserialize<RunnerCapabilities>(json) ?? new() : new(),
+                MemoryTotalMb = e.GetDouble("MemoryTotalMb"),
+                MemoryUsedMb = e.GetDouble("MemoryUsedMb"),
             });
         }
 
@@ -124,6 +170,8 @@ public sealed class TableRunnerRegistry : IRunnerRegistry
             ["MaxConcurrent"] = runner.MaxConcurrent,
             ["Stopped"] = runner.Stopped,
             ["Capabilities"] = RunnerJson.Serialize(runner.Capabilities),
+            ["MemoryTotalMb"] = runner.MemoryTotalMb,
+            ["MemoryUsedMb"] = runner.MemoryUsedMb,
         };
         await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }

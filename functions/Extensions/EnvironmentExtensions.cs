@@ -37,6 +37,7 @@ public static class EnvironmentExtensions
         services.TryAddSingleton<IEnvironmentLock, TableEnvironmentLock>();
         services.TryAddSingleton<IAuditLog, TableAuditLog>();
         services.TryAddSingleton<ITaskReferences, TableTaskReferences>();
+        services.TryAddSingleton<ITaskRepository, TableTaskRepository>();
         services.TryAddSingleton<IShareStore>(sp =>
         {
             var shareName = configuration[ShareNameSetting];
@@ -111,6 +112,7 @@ public sealed class EnvironmentReadiness
 /// </summary>
 internal sealed class EnvironmentStartup(
     IEnvironmentRepository environments,
+    ITaskRepository tasks,
     IEnvironmentLock locks,
     IAuditLog audit,
     RunnerJobTable jobs,
@@ -127,6 +129,7 @@ internal sealed class EnvironmentStartup(
     private async Task EnsureStorageAsync(CancellationToken cancellationToken)
     {
         await environments.EnsureCreatedAsync(cancellationToken);
+        await tasks.EnsureCreatedAsync(cancellationToken);
         await locks.EnsureCreatedAsync(cancellationToken);
         await audit.EnsureCreatedAsync(cancellationToken);
         await jobs.EnsureCreatedAsync(cancellationToken);

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using EnvFabric.Activities.Environments;
-using EnvFabric.Core.Runner;
 using EnvFabric.Durable;
 
 namespace EnvFabric.Orchestrations.Environments;
@@ -66,36 +64,6 @@ public sealed partial class EnvBuildOrchestrator
         NewName = input.NewName,
         OperationId = operationId,
     };
-
-    private static JobResult? ResultOf(JsonElement payload)
-    {
-        try
-        {
-            return payload.Deserialize<JobCompletedEvent>(JsonSerializerOptions.Web)?.Result;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static string? JobIdOf(JsonElement payload)
-    {
-        if (payload.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        foreach (var property in payload.EnumerateObject())
-        {
-            if (property.NameEquals("jobId") || property.NameEquals("job_id") || property.NameEquals("JobId"))
-            {
-                return property.Value.GetString();
-            }
-        }
-
-        return null;
-    }
 }
 
 /// <summary>Registers the environment orchestrations and their activities.</summary>

@@ -98,9 +98,9 @@ public sealed partial class EnvBuildOrchestrator : TaskOrchestrator<EnvBuildInpu
 
                 // Events of an earlier attempt (another job id) are ignored. The event carries the result, so
                 // the usual path needs no table read; the table stays the fallback when the payload is unreadable.
-                if (JobIdOf(payload) == dispatched.JobId)
+                if (RunnerEventPayloads.JobIdOf(payload) == dispatched.JobId)
                 {
-                    if (ResultOf(payload) is { } completed)
+                    if (RunnerEventPayloads.ResultOf(payload) is { } completed)
                     {
                         return CheckRunnerJobActivity.Summarize(completed.RunnerId, completed);
                     }

@@ -1,0 +1,94 @@
+using EnvFabric.Core.Tasks;
+using EnvFabric.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+
+namespace EnvFabric.Activities.Tasks;
+
+/// <summary>Orchestrator names the activities start.</summary>
+public static class TaskOrchestratorNames
+{
+    public const string TaskRun = "TaskRun";
+
+    public const string Schedule = "Schedule";
+}
+
+/// <summary>
+/// Reads the task and decides the schedule's next step: end (deleted, stopped, one-shot done), wait while paused,
+/// or wait until the next due time (recorded as the task's <c>next_run_time</c>).
+/// </summary>
+public sealed class PlanScheduleStepActivity(ITaskRepository tasks, TimeProvider time) : TaskActivity<SchedulePlanRequest, SchedulePlan>
+{
+    public const string Name = "PlanScheduleStep";
+
+    public override async Task<SchedulePlan> RunAsync(TaskActivityContext context, SchedulePlanRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var task = await tasks.GetAsync(input.TaskId, CancellationToken.None).ConfigureAwait(false);
+        if (task is null || task.Status == TaskStatuses.Stopped || task.Trigger.Kind == TriggerKind.Now)
+        {
+            return new SchedulePlan("end", null, task?.ScheduleGeneration ?? 0, "");
+        }
+
+        var trigger = ExecutionTriggers.For(task.Trigger.Kind);
+        if (task.Status == TaskStatuses.Paused)
+        {
+            return new SchedulePlan("paused", null, task.ScheduleGeneration, trigger);
+        }
+
+        var now = time.GetUtcNow();
+        var due = input.PreviousDue is { } previous
+            ? task.Trigger.NextDue(previous, now)
+            : task.Trigger.FirstDue(task.ScheduleAnchor ?? task.CreatedAt);
+        if (task.NextRunAt != due)
+        {
+            await tasks.MutateAsync(input.TaskId, t => t.NextRunAt == due ? null : t with { NextRunAt = due }, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return due is null
+            ? new SchedulePlan("end", null, task.ScheduleGeneration, trigger)
+            : new SchedulePlan("wait", due, task.ScheduleGeneration, trigger);
+    }
+}
+
+/// <summary>
+/// Starts the <c>TaskRun</c> of a due occurrence, unless the task changed since the plan (then the schedule
+/// plans again). The run's instance id is derived from the due time, so a repeated start starts nothing.
+/// </summary>
+public sealed class StartScheduledRunActivity(ITaskRepository tasks, DurableTaskClient client) : TaskActivity<StartScheduledRunRequest, StartScheduledRunResponse>
+{
+    public const string Name = "StartScheduledRun";
+
+    public override async Task<StartScheduledRunResponse> RunAsync(TaskActivityContext context, StartScheduledRunRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var task = await tasks.GetAsync(input.TaskId, CancellationToken.None).ConfigureAwait(false);
+        if (task is null || task.ScheduleGeneration != input.Generation || task.Status is TaskStatuses.Paused or TaskStatuses.Stopped)
+        {
+            return new StartScheduledRunResponse("replan", null);
+        }
+
+        var id = TaskInstanceIds.ScheduledRun(input.TaskId, input.Due);
+        await client.TryScheduleNewAsync(
+            TaskOrchestratorNames.TaskRun, id, new TaskRunInput(input.TaskId, input.Trigger, input.Due, input.Settings), cancellationToken: CancellationToken.None).ConfigureAwait(false);
+        return new StartScheduledRunResponse("started", id);
+    }
+}
+
+/// <summary>Registers the task activities with the durable worker.</summary>
+public static class TaskActivityRegistration
+{
+    public static Durable.IDurableTaskBuilder AddTaskActivities(this Durable.IDurableTaskBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder
+            .AddActivity<PrepareTaskExecutionActivity>(PrepareTaskExecutionActivity.Name)
+            .AddActivity<AcquireTaskSlotActivity>(AcquireTaskSlotActivity.Name)
+            .AddActivity<DispatchTaskJobActivity>(DispatchTaskJobActivity.Name)
+            .AddActivity<FinishTaskExecutionActivity>(FinishTaskExecutionActivity.Name)
+            .AddActivity<PlanScheduleStepActivity>(PlanScheduleStepActivity.Name)
+            .AddActivity<StartScheduledRunActivity>(StartScheduledRunActivity.Name);
+    }
+}

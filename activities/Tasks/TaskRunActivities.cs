@@ -1,0 +1,271 @@
+using System.Text.Json;
+using EnvFabric.Core.Audit;
+using EnvFabric.Core.Configuration;
+using EnvFabric.Core.Environments;
+using EnvFabric.Core.Runner;
+using EnvFabric.Core.Tasks;
+using Microsoft.DurableTask;
+
+namespace EnvFabric.Activities.Tasks;
+
+/// <summary>
+/// Records an attempt as <c>queued</c> and returns what it runs, read from the task now. A scheduled occurrence
+/// of a stopped or paused task records nothing; one that finds the task's previous run still going records
+/// <c>skipped</c> (overlap <c>skip</c>). Re-running it keeps an existing row.
+/// </summary>
+public sealed class PrepareTaskExecutionActivity(ITaskRepository tasks, IEnvironmentRepository environments, DataPaths paths, TimeProvider time)
+    : TaskActivity<PrepareExecutionRequest, ExecutionPlan>
+{
+    public const string Name = "PrepareTaskExecution";
+
+    public override async Task<ExecutionPlan> RunAsync(TaskActivityContext context, PrepareExecutionRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var task = await tasks.GetAsync(input.TaskId, CancellationToken.None).ConfigureAwait(false);
+        if (task is null)
+        {
+            return new ExecutionPlan { Reason = $"task {input.TaskId} was deleted" };
+        }
+
+        var scheduled = input.Trigger is not (ExecutionTriggers.Manual or ExecutionTriggers.Retry);
+        if ((scheduled && task.Status is TaskStatuses.Stopped or TaskStatuses.Paused) || (input.Trigger == ExecutionTriggers.Retry && task.Status == TaskStatuses.Stopped))
+        {
+            return new ExecutionPlan { Reason = $"the task is {task.Status}" };
+        }
+
+        var existing = await tasks.GetExecutionAsync(input.TaskId, input.ExecutionId, CancellationToken.None).ConfigureAwait(false);
+        var log = ExecutionRecord.LogBlobOf(input.TaskId, input.ExecutionId);
+        var record = existing ?? new ExecutionRecord
+        {
+            TaskId = input.TaskId,
+            ExecutionId = input.ExecutionId,
+            RunId = input.RunId,
+            Attempt = input.Attempt,
+            Trigger = input.Trigger,
+            Status = ExecutionStatuses.Queued,
+            Environment = task.Environment,
+            DueAt = input.DueAt,
+            QueuedAt = input.QueuedAt,
+            LogBlob = log,
+        };
+
+        if (existing is null && scheduled && task.Overlap == OverlapPolicies.Skip && task.CurrentExecutionId is { } current && current != input.ExecutionId
+            && await tasks.GetExecutionAsync(input.TaskId, current, CancellationToken.None).ConfigureAwait(false) is { } previous
+            && !ExecutionStatuses.IsFinal(previous.Status))
+        {
+            var now = time.GetUtcNow();
+            await tasks.UpsertExecutionAsync(
+                record with { Status = ExecutionStatuses.Skipped, StartTime = now, EndTime = now, Error = $"the previous run ({current}) was still {previous.Status}" },
+                CancellationToken.None).ConfigureAwait(false);
+            return new ExecutionPlan { Reason = "the previous run was still going", RecordedStatus = ExecutionStatuses.Skipped };
+        }
+
+        if (existing is not null && ExecutionStatuses.IsFinal(existing.Status))
+        {
+            return new ExecutionPlan { Reason = "the attempt already ended", RecordedStatus = existing.Status };
+        }
+
+        await tasks.UpsertExecutionAsync(record, CancellationToken.None).ConfigureAwait(false);
+        await tasks.MutateAsync(
+            input.TaskId,
+            t => t with { CurrentExecutionId = input.ExecutionId, LastExecutionId = input.ExecutionId, CurrentJobId = null },
+            CancellationToken.None).ConfigureAwait(false);
+
+        var environment = await environments.GetAsync(task.Environment, CancellationToken.None).ConfigureAwait(false);
+        var plan = new ExecutionPlan
+        {
+            Proceed = true,
+            Environment = task.Environment,
+            EnvironmentDirectory = environment?.Path ?? "",
+            Backend = environment?.Backend ?? EnvironmentBackend.Venv,
+            WorkingDirectory = Path.Combine(paths.DataRoot, task.ScriptDirectory),
+            Command = task.Command,
+            TimeoutSeconds = task.TimeoutSeconds,
+            MaxRetries = task.Retry.MaxRetries,
+            RetryIntervalSeconds = task.Retry.RetryIntervalSeconds,
+            ExponentialBackoff = task.Retry.ExponentialBackoff,
+            PriorityRank = TaskPriorities.Rank(task.Priority),
+            OnePerTask = task.Overlap != OverlapPolicies.Allow,
+            LogBlob = log,
+        };
+
+        return environment is null or { Status: EnvironmentStatus.Deleting }
+            ? plan with { Proceed = false, Reason = $"Environment '{task.Environment}' not found", RecordedStatus = ExecutionStatuses.Queued }
+            : plan;
+    }
+}
+
+/// <summary>Asks for a concurrency slot (<see cref="TaskSlots"/>); a run of a stopped or deleted task gives up its place.</summary>
+public sealed class AcquireTaskSlotActivity(ITaskRepository tasks, TaskSlots slots) : TaskActivity<AcquireSlotRequest, AcquireSlotResponse>
+{
+    public const string Name = "AcquireTaskSlot";
+
+    public override async Task<AcquireSlotResponse> RunAsync(TaskActivityContext context, AcquireSlotRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var task = await tasks.GetAsync(input.TaskId, CancellationToken.None).ConfigureAwait(false);
+        if (task is null || task.Status == TaskStatuses.Stopped)
+        {
+            await slots.ReleaseAsync(input.ExecutionId, 0, CancellationToken.None).ConfigureAwait(false);
+            return new AcquireSlotResponse(false, true, 0);
+        }
+
+        var grant = await slots.AcquireAsync(
+            new SlotRequest(input.ExecutionId, input.InstanceId, input.TaskId, input.PriorityRank, input.QueuedAt, input.OnePerTask, input.Limit),
+            CancellationToken.None).ConfigureAwait(false);
+        return new AcquireSlotResponse(grant.Granted, false, grant.Position);
+    }
+}
+
+/// <summary>
+/// Enqueues the attempt's script job and marks the execution and the task running. A task paused meanwhile
+/// gets its pause recorded on the job first, so the runner starts the process stopped.
+/// </summary>
+public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQueue queue, IRunnerControl control, TimeProvider time)
+    : TaskActivity<DispatchTaskJobRequest, bool>
+{
+    public const string Name = "DispatchTaskJob";
+
+    public override async Task<bool> RunAsync(TaskActivityContext context, DispatchTaskJobRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var plan = input.Plan;
+        var now = time.GetUtcNow();
+        var task = await tasks.MutateAsync(
+            input.TaskId,
+            t => t with
+            {
+                CurrentJobId = input.JobId,
+                CurrentExecutionId = input.ExecutionId,
+                Status = t.Status is TaskStatuses.Paused or TaskStatuses.Stopped ? t.Status : TaskStatuses.Running,
+                LastRunAt = now,
+            },
+            CancellationToken.None).ConfigureAwait(false);
+        if (task?.Status == TaskStatuses.Paused)
+        {
+            await control.SendAsync(input.JobId, RunnerControlAction.Pause, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (await tasks.GetExecutionAsync(input.TaskId, input.ExecutionId, CancellationToken.None).ConfigureAwait(false) is { } execution)
+        {
+            await tasks.UpsertExecutionAsync(execution with { Status = ExecutionStatuses.Running, JobId = input.JobId, StartTime = now }, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await queue.EnqueueAsync(
+            new ScriptJob
+            {
+                JobId = input.JobId,
+                InstanceId = input.InstanceId,
+                LogBlobName = plan.LogBlob,
+                EnvironmentDirectory = plan.EnvironmentDirectory,
+                Backend = plan.Backend,
+                WorkingDirectory = plan.WorkingDirectory,
+                Command = plan.Command,
+                EnvironmentName = plan.Environment,
+                TimeoutSeconds = plan.TimeoutSeconds,
+                TaskId = input.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ExecutionId = input.ExecutionId,
+                HeartbeatEvents = false,
+            },
+            CancellationToken.None).ConfigureAwait(false);
+        return true;
+    }
+}
+
+/// <summary>
+/// Records how an attempt ended (status, exit code, metrics), updates the task (last run, status, current
+/// run), writes the audit row and gives the concurrency slot back. Idempotent: a re-run writes the same.
+/// </summary>
+public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots slots, IAuditLog audit, TimeProvider time)
+    : TaskActivity<FinishExecutionRequest, FinishExecutionResponse>
+{
+    public const string Name = "FinishTaskExecution";
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public override async Task<FinishExecutionResponse> RunAsync(TaskActivityContext context, FinishExecutionRequest input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var now = time.GetUtcNow();
+        var r = input.Result;
+        var execution = await tasks.GetExecutionAsync(input.TaskId, input.ExecutionId, CancellationToken.None).ConfigureAwait(false);
+        if (execution is not null)
+        {
+            var start = r?.ProcessStartedAt ?? r?.StartedAt ?? execution.StartTime;
+            var end = r?.ProcessExitedAt ?? r?.FinishedAt ?? now;
+            execution = execution with
+            {
+                Status = input.Status,
+                Error = input.Error,
+                StartTime = start,
+                EndTime = end,
+                ExitCode = r?.ExitCode,
+                Duration = start is { } s ? Math.Round(Math.Max(0, (end - s).TotalSeconds), 3) : null,
+                PeakMemoryMb = r?.PeakMemoryMb,
+                AvgMemoryMb = r?.AverageMemoryMb,
+                CpuSeconds = r?.CpuSeconds,
+                RunnerId = input.RunnerId ?? r?.RunnerId ?? execution.RunnerId,
+            };
+            await tasks.UpsertExecutionAsync(execution, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var retry = false;
+        var task = await tasks.MutateAsync(
+            input.TaskId,
+            t =>
+            {
+                retry = input.WillRetry && t.Status != TaskStatuses.Stopped;
+                var mine = t.CurrentExecutionId == input.ExecutionId;
+                var status = t.Status switch
+                {
+                    TaskStatuses.Paused or TaskStatuses.Stopped => t.Status,
+                    _ when !mine && t.CurrentExecutionId is not null => t.Status,
+                    _ when retry || t.Trigger.Recurring => TaskStatuses.Scheduled,
+                    _ when input.Status == ExecutionStatuses.Completed => TaskStatuses.Completed,
+                    _ => TaskStatuses.Failed,
+                };
+                return t with
+                {
+                    Status = status,
+                    CurrentExecutionId = mine ? null : t.CurrentExecutionId,
+                    CurrentJobId = mine ? null : t.CurrentJobId,
+                    LastRunAt = execution?.StartTime ?? t.LastRunAt,
+                    LastRunDuration = execution?.Duration ?? t.LastRunDuration,
+                    CompletedAt = status is TaskStatuses.Completed or TaskStatuses.Failed ? now : t.CompletedAt,
+                };
+            },
+            CancellationToken.None).ConfigureAwait(false);
+
+        try
+        {
+            await audit.WriteAsync(
+                new AuditRecord
+                {
+                    Id = "taskrun-" + input.ExecutionId,
+                    At = now,
+                    Operation = "task.run",
+                    Environment = execution?.Environment ?? task?.Environment ?? "",
+                    Who = input.Who,
+                    ClientIp = input.ClientIp,
+                    Inputs = JsonSerializer.Serialize(new { task_id = input.TaskId, execution_id = input.ExecutionId, attempt = input.Attempt, trigger = execution?.Trigger, exit_code = r?.ExitCode }, Json),
+                    Outcome = input.Status == ExecutionStatuses.Completed ? "succeeded" : input.Status,
+                    DurationMs = (long)((execution?.Duration ?? 0) * 1000),
+                    Error = input.Error,
+                    OperationId = input.RunId,
+                },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (AuditWriteException)
+        {
+            // The run's own record is written; an audit outage must not hold the concurrency slot.
+        }
+
+        // Always: the attempt may hold a slot, or a place in the line.
+        var wake = await slots.ReleaseAsync(input.ExecutionId, 3, CancellationToken.None).ConfigureAwait(false);
+        return new FinishExecutionResponse(retry && task is not null, wake);
+    }
+}

@@ -1,0 +1,55 @@
+using EnvFabric.Core.Configuration;
+using EnvFabric.Core.Tasks;
+using EnvFabric.Durable;
+using EnvFabric.Functions.Timers;
+using EnvFabric.Orchestrations.Tasks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace EnvFabric.Functions.Extensions;
+
+/// <summary>Registration of the tasks API: repositories, concurrency slots, orchestrations, stats, sampler and retention.</summary>
+public static class TaskExtensions
+{
+    public static WebApplicationBuilder AddTasks(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ITaskRepository, TableTaskRepository>();
+        services.TryAddSingleton<TaskSlots>();
+        services.TryAddSingleton<TaskStarter>();
+        services.TryAddSingleton<TaskStats>();
+        services.TryAddSingleton(_ => ReadOptions(configuration));
+        services.AddDurableTaskRegistrations().AddTaskOrchestrations();
+        services.AddHostedService<ResourceSampler>();
+        services.AddHostedService<ExecutionRetentionTimer>();
+        return builder;
+    }
+
+    /// <summary>The TASK_* settings; a wrong value stops the host with one line naming it.</summary>
+    public static TaskOptions ReadOptions(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        int Read(string name, int fallback, int min, int max)
+        {
+            if (configuration[name] is not { Length: > 0 } text)
+            {
+                return fallback;
+            }
+
+            var value = (int)SettingValue.Parse("Setting " + name, text, typeof(int))!;
+            return value < min || value > max ? throw new InvalidSettingException($"Setting {name}: '{text}' is out of range (use {min} to {max})") : value;
+        }
+
+        var upload = Read("TASK_MAX_UPLOAD_MB", 50, 1, 4096);
+        return new TaskOptions
+        {
+            Upload = new UploadLimits(
+                MaxUploadBytes: upload * 1024L * 1024,
+                MaxExtractedBytes: Read("TASK_MAX_EXTRACTED_MB", 200, 1, 65_536) * 1024L * 1024,
+                MaxEntries: Read("TASK_MAX_ZIP_ENTRIES", 10_000, 1, 1_000_000)),
+            HistoryDays = Read("TASK_HISTORY_DAYS", 30, 1, 3650),
+        };
+    }
+}
