@@ -55,6 +55,24 @@ public sealed class TaskServices
     /// <summary>The namespace a listing is limited to: null for admins (everything), else the key's own.</summary>
     public string? VisibleNamespace => NamespaceAccess.IsAdmin(Context.User) ? null : NamespaceAccess.NamespaceOf(Context.User) ?? NamespaceAccess.DefaultNamespace;
 
+    /// <summary>The environment handlers' services, for installing a task's requirements through EnvBuild.</summary>
+    public EnvironmentServices EnvironmentServices()
+    {
+        var services = Context.RequestServices;
+        return new EnvironmentServices
+        {
+            Context = Context,
+            Environments = Environments,
+            Builds = services.GetRequiredService<Orchestrations.Environments.EnvBuildStarter>(),
+            Tasks = services.GetRequiredService<ITaskReferences>(),
+            Runners = services.GetRequiredService<RunnerCapabilitiesView>(),
+            Paths = Paths,
+            Options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EnvironmentsOptions>>(),
+            Settings = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EnvFabricOptions>>(),
+            Time = Time,
+        };
+    }
+
     /// <summary>The task's absolute script directory.</summary>
     public string ScriptDirectory(long taskId) => Path.Combine(Paths.DataRoot, TaskRecord.ScriptDirectoryOf(taskId));
 }

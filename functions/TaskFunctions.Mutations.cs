@@ -36,10 +36,10 @@ public static partial class TaskFunctions
     private const int MaxNameLength = 100;
     private const int MaxCommandLength = 4096;
 
-    public static async Task<IResult> CreateTask([AsParameters] TaskServices s, [AsParameters] EnvironmentServices env)
+    public static async Task<IResult> CreateTask([AsParameters] TaskServices s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        ArgumentNullException.ThrowIfNull(env);
+        var env = s.EnvironmentServices();
         if (!s.Context.Request.HasFormContentType)
         {
             return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Failed to process uploaded file", "The request must be multipart/form-data with a script_file");
@@ -253,11 +253,11 @@ public static partial class TaskFunctions
         }
     }
 
-    public static async Task<IResult> UpdateTask(string id, TaskUpdateRequest body, [AsParameters] TaskServices s, [AsParameters] EnvironmentServices env)
+    public static async Task<IResult> UpdateTask(string id, TaskUpdateRequest body, [AsParameters] TaskServices s)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(s);
-        ArgumentNullException.ThrowIfNull(env);
+        var env = s.EnvironmentServices();
         var (task, missing) = await FindAsync(id, s, "update");
         if (task is null)
         {
