@@ -50,13 +50,16 @@ public sealed class PrepareTaskExecutionActivity(ITaskRepository tasks, IEnviron
             LogBlob = log,
         };
 
-        if (existing is null && scheduled && task.Overlap == OverlapPolicies.Skip && task.CurrentExecutionId is { } current && current != input.ExecutionId
-            && await tasks.GetExecutionAsync(input.TaskId, current, CancellationToken.None).ConfigureAwait(false) is { } previous
-            && !ExecutionStatuses.IsFinal(previous.Status))
+        // The task's run in progress, if any (a current execution that already ended, or vanished, is stale).
+        var previous = task.CurrentExecutionId is { } current && current != input.ExecutionId
+            ? await tasks.GetExecutionAsync(input.TaskId, current, CancellationToken.None).ConfigureAwait(false)
+            : null;
+        var busy = previous is not null && !ExecutionStatuses.IsFinal(previous.Status);
+        if (existing is null && scheduled && task.Overlap == OverlapPolicies.Skip && busy)
         {
             var now = time.GetUtcNow();
             await tasks.UpsertExecutionAsync(
-                record with { Status = ExecutionStatuses.Skipped, StartTime = now, EndTime = now, Error = $"the previous run ({current}) was still {previous.Status}" },
+                record with { Status = ExecutionStatuses.Skipped, StartTime = now, EndTime = now, Error = $"the previous run ({previous!.ExecutionId}) was still {previous.Status}" },
                 CancellationToken.None).ConfigureAwait(false);
             return new ExecutionPlan { Reason = "the previous run was still going", RecordedStatus = ExecutionStatuses.Skipped };
         }
@@ -67,9 +70,10 @@ public sealed class PrepareTaskExecutionActivity(ITaskRepository tasks, IEnviron
         }
 
         await tasks.UpsertExecutionAsync(record, CancellationToken.None).ConfigureAwait(false);
+        // A run waiting behind another (overlap queue or allow) becomes current when it is dispatched.
         await tasks.MutateAsync(
             input.TaskId,
-            t => t with { CurrentExecutionId = input.ExecutionId, LastExecutionId = input.ExecutionId, CurrentJobId = null },
+            t => busy ? t with { LastExecutionId = input.ExecutionId } : t with { CurrentExecutionId = input.ExecutionId, LastExecutionId = input.ExecutionId, CurrentJobId = null },
             CancellationToken.None).ConfigureAwait(false);
 
         var environment = await environments.GetAsync(task.Environment, CancellationToken.None).ConfigureAwait(false);
@@ -144,12 +148,15 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
                 LastRunAt = now,
             },
             CancellationToken.None).ConfigureAwait(false);
-        if (task?.Status == TaskStatuses.Paused)
+        var execution = await tasks.GetExecutionAsync(input.TaskId, input.ExecutionId, CancellationToken.None).ConfigureAwait(false);
+
+        // A task paused meanwhile starts its process stopped; a manual trigger of a paused task is a run on purpose.
+        if (task?.Status == TaskStatuses.Paused && execution?.Trigger != ExecutionTriggers.Manual)
         {
             await control.SendAsync(input.JobId, RunnerControlAction.Pause, CancellationToken.None).ConfigureAwait(false);
         }
 
-        if (await tasks.GetExecutionAsync(input.TaskId, input.ExecutionId, CancellationToken.None).ConfigureAwait(false) is { } execution)
+        if (execution is not null)
         {
             await tasks.UpsertExecutionAsync(execution with { Status = ExecutionStatuses.Running, JobId = input.JobId, StartTime = now }, CancellationToken.None).ConfigureAwait(false);
         }
