@@ -32,6 +32,7 @@ public static class TestTasks
             .AddOrchestrator<ThrowingChildOrchestrator>()
             .AddOrchestrator<ParentInfoOrchestrator>()
             .AddOrchestrator<NotBeforeOrchestrator>()
+            .AddOrchestrator<ChainedTimerOrchestrator>()
             .AddOrchestrator<FirstStepOrchestrator>()
             .AddActivity<SayHello>()
             .AddActivity<Twice>()
@@ -319,6 +320,18 @@ public sealed class NotBeforeOrchestrator : TaskOrchestrator<double[], List<NotB
         }
 
         return seen;
+    }
+}
+
+/// <summary>Waits <c>input</c> seconds with timers of at most one second each (the chaining a long wait uses past the provider's limit).</summary>
+public sealed class ChainedTimerOrchestrator : TaskOrchestrator<double, NotBeforeObservation>
+{
+    public override async Task<NotBeforeObservation> RunAsync(TaskOrchestrationContext context, double input)
+    {
+        var due = context.CurrentUtcDateTime.AddSeconds(input);
+        await context.CreateTimerNotBefore(due, TimeSpan.FromSeconds(1));
+        var now = context.CurrentUtcDateTime;
+        return new NotBeforeObservation(input, due, now, await context.CallActivityAsync<DateTime>(nameof(WallClock)));
     }
 }
 

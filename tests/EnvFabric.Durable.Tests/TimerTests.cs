@@ -39,6 +39,26 @@ public sealed class TimerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
         }
     }
 
+    [Fact]
+    public async Task CreateTimerNotBefore_LongerThanTheLongestTimer_IsChainedAndNotEarly()
+    {
+        await using var host = await DurableTestHost.StartAsync(azurite);
+        var result = await host.RunAsync(nameof(ChainedTimerOrchestrator), 3.5);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var seen = result.ReadOutputAs<NotBeforeObservation>()!;
+        Assert.True(seen.OrchestrationTime >= seen.Due, $"resumed at {seen.OrchestrationTime:O}, before due {seen.Due:O}");
+        Assert.True(seen.WallClockAfter >= seen.Due, $"next step ran at {seen.WallClockAfter:O}, before due {seen.Due:O}");
+
+        // Each timer of the chain reaches at most the one-second cap past its orchestration's time, so the
+        // first cannot cover the whole wait (how many follow depends on how late each fires).
+        var history = await host.Client.GetInstanceHistoryAsync(result.InstanceId);
+        var started = history.First(e => e.EventType == "OrchestratorStarted").Timestamp;
+        var timers = history.Where(e => e.EventType == "TimerCreated").ToList();
+        Assert.True(timers.Count >= 2, $"{timers.Count} timers");
+        Assert.InRange((timers[0].FireAt!.Value - started).TotalMilliseconds, 995, 1005);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
