@@ -103,6 +103,28 @@ public sealed class KillRecoveryTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task KillHost_WhileARunWaitsOnItsRunnerJob_RunIsRecordedAfterRestart()
+    {
+        var (prefix, port, settings) = Settings();
+        using var http = Client(port);
+        var host = Start("EnvFabric.Functions.dll", settings);
+        Start("EnvFabric.Runner.dll", settings);
+        await WaitReadyAsync(http, prefix);
+        await CreateEnvironmentAsync(http, "steady");
+
+        const string script = "import time\nopen('started', 'w').close()\ntime.sleep(8)\nprint('finished while the host was away')\n";
+        var id = await CreateTaskAsync(http, script, new() { ["conda_env"] = "steady", ["task_name"] = "steady" });
+        var marker = Path.Combine(_share.Path, "scripts", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "started");
+        Assert.True(await EnvironmentHostForTests.EventuallyAsync(() => Task.FromResult(File.Exists(marker)), TimeSpan.FromSeconds(120)), "the run did not start");
+
+        Kill(host);
+        Start("EnvFabric.Functions.dll", settings);
+        var execution = await WaitForExecutionAsync(http, id, e => e["status"]!.GetValue<string>() is "completed" or "failed" or "abnormal", TimeSpan.FromSeconds(240));
+        Assert.Equal("completed", execution["status"]!.GetValue<string>());
+        Assert.Equal(1, execution["attempt"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task KillRunner_MidRun_ExecutionTurnsAbnormalAndTheRetryRunsOnANewRunner()
     {
         var (prefix, port, settings) = Settings();
