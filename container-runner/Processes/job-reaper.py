@@ -10,12 +10,12 @@ It ignores SIGTERM, SIGINT and SIGHUP so it outlives the job, and forwards nothi
 reach the job. Report: one line of key=value pairs (maxrss_kb, cpu_seconds, status, exec_errno); ru_maxrss
 counts from the fork, so it is never below this process's own size then (~5 MB).
 
-Needs python3's standard library (os.wait4 builds its result with resource, which python3-minimal lacks); it is
-imported only after the fork, while the job starts. _signal rather than signal: signal.py wraps it in enums,
-~4 ms more at every start.
+Needs python3's standard library (posix.wait4 builds its result with resource, which python3-minimal lacks); it is
+imported only after the fork, while the job starts. The builtin modules posix and _signal stand in for os and
+signal, whose Python layers (os.path, collections.abc, enums) would cost ~5 ms more at every start.
 """
 import errno
-import os
+import posix
 import sys
 
 import _signal as signal
@@ -30,15 +30,16 @@ def _exec(argv):
     if "/" in name:
         candidates = [name]
     else:
-        candidates = [os.path.join(d or ".", name) for d in os.environ.get("PATH", os.defpath).split(":")]
+        search = posix.environ.get(b"PATH", b"/bin:/usr/bin").decode("utf-8", "surrogateescape")
+        candidates = [(d or ".") + "/" + name for d in search.split(":")]
 
     denied = None
     for path in candidates:
         try:
-            os.execv(path, argv)
+            posix.execv(path, argv)
         except OSError as e:
             if e.errno == errno.ENOEXEC:
-                os.execv("/bin/sh", ["/bin/sh", path, *argv[1:]])
+                posix.execv("/bin/sh", ["/bin/sh", path, *argv[1:]])
             if e.errno not in _SEARCH_ON:
                 raise
             if e.errno == errno.EACCES:
@@ -55,56 +56,56 @@ def _child(argv, failed):
     try:
         _exec(argv)
     except OSError as e:
-        os.write(failed, str(e.errno).encode())
-        os.write(2, f"envfabric: failed to execute {argv[0]}: {e.strerror}\n".encode())
-        os._exit(127 if e.errno == errno.ENOENT else 126)
+        posix.write(failed, str(e.errno).encode())
+        posix.write(2, f"envfabric: failed to execute {argv[0]}: {e.strerror}\n".encode())
+        posix._exit(127 if e.errno == errno.ENOENT else 126)
 
 
 def main():
     report, argv = sys.argv[1], sys.argv[2:]
-    runner = os.getppid()
-    os.setsid()
+    runner = posix.getppid()
+    posix.setsid()
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)
 
     # Close-on-exec: the child's end closes at a successful exec; a failed one writes its errno first.
-    read_end, write_end = os.pipe()
-    pid = os.fork()
+    read_end, write_end = posix.pipe()
+    pid = posix.fork()
     if pid == 0:
-        os.close(read_end)
+        posix.close(read_end)
         try:
             _child(argv, write_end)
         finally:
-            os._exit(126)
+            posix._exit(126)
 
-    os.close(write_end)
-    import resource
+    posix.close(write_end)
+    import resource  # for wait4's result, loaded while the job starts
 
-    exec_errno = int(os.read(read_end, 16) or 0)
-    os.close(read_end)
-    _, status, usage = os.wait4(pid, 0)
+    exec_errno = int(posix.read(read_end, 16) or 0)
+    posix.close(read_end)
+    _, status, usage = posix.wait4(pid, 0)
 
     # The report only matters to the runner that started this process (none reads it after a runner crash); the
     # exit status matters more than the report, so a report that cannot be written is left out.
-    if os.getppid() == runner:
+    if posix.getppid() == runner:
         line = f"maxrss_kb={usage.ru_maxrss} cpu_seconds={usage.ru_utime + usage.ru_stime:.6f} status={status} exec_errno={exec_errno}\n"
         try:
-            fd = os.open(report, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            os.write(fd, line.encode())
-            os.close(fd)
+            fd = posix.open(report, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW, 0o600)
+            posix.write(fd, line.encode())
+            posix.close(fd)
         except OSError:
             pass
 
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
+    if posix.WIFSIGNALED(status):
+        sig = posix.WTERMSIG(status)
         # The job dumped its own core if it was going to; this process must not dump one of its own.
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, (sig,))
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
-    os._exit(os.WEXITSTATUS(status))
+        posix.kill(posix.getpid(), sig)
+        posix._exit(128 + sig)
+    posix._exit(posix.WEXITSTATUS(status))
 
 
 main()
