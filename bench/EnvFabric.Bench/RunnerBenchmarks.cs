@@ -18,6 +18,8 @@ namespace EnvFabric.Bench;
 /// <list type="bullet">
 /// <item><c>runner.dispatch_overhead_ms.p50/.p99</c>: 200 jobs of <c>python -c pass</c>, one at a time; per job
 /// (enqueue -> process started) + (process exited -> JobCompleted raised), so Python's own start-up is excluded.</item>
+/// <item><c>runner.process_lifetime_ms.p50</c>: the same jobs from process started to process exited, as the runner
+/// sees them: Python's start-up plus whatever the launch path adds around it.</item>
 /// <item><c>runner.sequential40.seconds</c>: 40 jobs of a ~10 ms Python task, each enqueued when the previous one
 /// completed, first enqueue to last completion; the median of 5 rounds.</item>
 /// </list>
@@ -90,6 +92,7 @@ public sealed class RunnerBenchmarks : IBenchmarkSuite
             var pickup = new List<double>();
             var spawn = new List<double>();
             var wrapUp = new List<double>();
+            var lifetime = new List<double>();
             for (var i = 0; i < 200; i++)
             {
                 var (result, enqueued, delivered) = await RunOneAsync("python -c pass");
@@ -104,12 +107,14 @@ public sealed class RunnerBenchmarks : IBenchmarkSuite
                 pickup.Add((result.StartedAt - enqueued).TotalMilliseconds);
                 spawn.Add((result.ProcessStartedAt.Value - result.StartedAt).TotalMilliseconds);
                 wrapUp.Add((result.FinishedAt - result.ProcessExitedAt.Value).TotalMilliseconds);
+                lifetime.Add((result.ProcessExitedAt.Value - result.ProcessStartedAt.Value).TotalMilliseconds);
             }
 
             context.Report("runner.dispatch_overhead_ms.p50", BenchmarkSuites.Percentile(overheads, 50));
             context.Report("runner.dispatch_overhead_ms.p99", BenchmarkSuites.Percentile(overheads, 99));
             context.Report("runner.dispatch_enqueue_to_start_ms.p50", BenchmarkSuites.Percentile(toStart, 50));
             context.Report("runner.dispatch_exit_to_completed_ms.p50", BenchmarkSuites.Percentile(toDelivered, 50));
+            context.Report("runner.process_lifetime_ms.p50", BenchmarkSuites.Percentile(lifetime, 50));
             if (Environment.GetEnvironmentVariable("ENVFABRIC_BENCH_DETAIL") == "1")
             {
                 context.Report("runner.detail.enqueue_to_taken_ms.p50", BenchmarkSuites.Percentile(pickup, 50));

@@ -70,13 +70,15 @@ public static class RunnerHostingExtensions
             }
         }
 
-        return new ProcessRunnerSettings
+        var settings = new ProcessRunnerSettings
         {
-            SetsidPath = ToolDiscovery.FindOnPath("setsid", Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
-                ?? throw new InvalidOperationException("setsid (util-linux) is required on PATH: the runner starts every job in its own process group with it"),
+            ReaperPython = JobReaper.FindInterpreter(Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+                ?? throw new InvalidOperationException("python3 with its standard library (not only python3-minimal) is required on PATH: the runner starts every job under job-reaper.py, which leads the job's process group and measures it at exit"),
             StopGrace = TimeSpan.FromSeconds(options.StopGraceSeconds),
             TailBytes = options.ResultTailBytes,
             BaseEnvironment = environment,
         };
+        return File.Exists(settings.ReaperScript) ? settings
+            : throw new InvalidOperationException($"{settings.ReaperScript} is missing: it is published beside EnvFabric.Runner.dll");
     }
 }

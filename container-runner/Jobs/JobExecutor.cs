@@ -312,7 +312,7 @@ public sealed class JobExecutor(
             Error = outcome.TimedOut ? $"timed out after {job.TimeoutSeconds} s"
                 : outcome.Cancelled ? "stopped"
                 : outcome.ExitCode == 0 ? null
-                : outcome.ExitCode == 127 && outcome.Stderr.Contains("setsid", StringComparison.Ordinal) ? $"command not found: {argv[0]}"
+                : outcome.CommandNotFound ? $"command not found: {argv[0]}"
                 : $"exit code {outcome.ExitCode}",
         };
     }

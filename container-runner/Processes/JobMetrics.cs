@@ -1,8 +1,9 @@
 namespace EnvFabric.Runner.Processes;
 
 /// <summary>
-/// Resource use of one job over all its processes: tree RSS sampled from /proc (peak, average) and CPU time.
-/// Thread-safe: the sampler writes, the heartbeat and the result read.
+/// Resource use of one job over all its processes: tree RSS sampled from /proc while a process runs (current,
+/// average, peak) and CPU time, then the kernel's own figures when it ended (the reaper's report). Thread-safe:
+/// the sampler writes, the heartbeat and the result read.
 /// </summary>
 public sealed class JobMetrics
 {
@@ -48,11 +49,28 @@ public sealed class JobMetrics
         }
     }
 
-    /// <summary>The process ended: its last known CPU time becomes part of the job's total.</summary>
-    internal void ProcessEnded()
+    /// <summary>
+    /// The process ended. With the reaper's report, the kernel's figures of it count: ru_maxrss raises the peak
+    /// (a process shorter than the sampling interval is never sampled) and its CPU time, which includes every
+    /// descendant it waited for, is exact. Without one (the reaper was killed) the last sample stands.
+    /// </summary>
+    internal void ProcessEnded(ReaperReport? reaped)
     {
         lock (_gate)
         {
+            if (reaped is not null)
+            {
+                _peakBytes = Math.Max(_peakBytes, reaped.MaxRssBytes);
+                _runningCpuSeconds = reaped.CpuSeconds;
+
+                // Never sampled: the peak is the one figure known of it.
+                if (_samples == 0)
+                {
+                    _sumBytes = reaped.MaxRssBytes;
+                    _samples = 1;
+                }
+            }
+
             _finishedCpuSeconds += _runningCpuSeconds;
             _runningCpuSeconds = 0;
             _currentBytes = 0;
@@ -81,12 +99,6 @@ public sealed class ProcessSampler : IDisposable
         {
             _watched[group.Pid] = (group, metrics);
         }
-
-        // A first sample of the root right away (no /proc scan): short processes would otherwise never be seen.
-        if (ProcFs.ReadStat(group.Pid) is { } root)
-        {
-            Record(group, metrics, [root]);
-        }
     }
 
     internal void Unwatch(ProcessGroup group)
@@ -106,15 +118,19 @@ public sealed class ProcessSampler : IDisposable
 
     private static void Record(ProcessGroup group, JobMetrics metrics, List<ProcStat> tree)
     {
-        var live = tree.Where(p => p.State != 'Z').ToList();
+        // The root is the reaper: its few MB and its CPU time are not the job's.
+        var job = tree.Where(p => p.Pid != group.Pid).ToList();
+        var live = job.Where(p => p.State != 'Z').ToList();
         if (live.Count == 0)
         {
             return;
         }
 
         var rss = live.Sum(p => p.RssBytes);
-        var peak = ProcFs.ReadPeakRss(group.Pid);
-        var cpu = tree.Sum(p => p.CpuTicks) / (double)Native.ClockTicks;
+
+        // VmHWM of the job's root process (the reaper's child) keeps a peak between two samples.
+        var peak = live.Where(p => p.ParentPid == group.Pid).Select(p => ProcFs.ReadPeakRss(p.Pid)).DefaultIfEmpty().Max();
+        var cpu = job.Sum(p => p.CpuTicks) / (double)Native.ClockTicks;
         metrics.Record(rss, peak, cpu);
     }
 

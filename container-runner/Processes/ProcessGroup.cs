@@ -1,11 +1,14 @@
 namespace EnvFabric.Runner.Processes;
 
 /// <summary>
-/// A job process started as the leader of its own session and process group (through <c>setsid</c>), so one
-/// signal reaches its whole tree. Descendants that left the group are found through /proc and signalled too.
+/// A job process under <c>job-reaper.py</c>, which leads its own session and process group, so one signal reaches
+/// the reaper and the whole tree (the reaper ignores SIGTERM and lives until the job ends, then exits as it did;
+/// SIGSTOP, SIGCONT and SIGKILL act on it like on the job). Descendants that left the group are found through
+/// /proc and signalled too.
 /// </summary>
 internal sealed class ProcessGroup(int pid, bool ownGroup)
 {
+    /// <summary>The reaper's pid: the root of the tree, not part of the job's own figures.</summary>
     public int Pid { get; } = pid;
 
     /// <summary>The group id when the process leads its own group, else 0 (signals then go to the tree only).</summary>

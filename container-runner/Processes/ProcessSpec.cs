@@ -37,6 +37,9 @@ public sealed record ProcessOutcome
     /// <summary>Exit code; 128+signal when a signal ended it; -1 when it could not start.</summary>
     public int ExitCode { get; init; }
 
+    /// <summary>The program was not found on the PATH (exit code 127).</summary>
+    public bool CommandNotFound { get; init; }
+
     public bool TimedOut { get; init; }
 
     public bool Cancelled { get; init; }

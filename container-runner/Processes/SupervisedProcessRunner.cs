@@ -6,10 +6,10 @@ using EnvFabric.Runner.Logs;
 namespace EnvFabric.Runner.Processes;
 
 /// <summary>
-/// The real <see cref="IProcessRunner"/> of one job: starts each process through <c>setsid</c> (a new session
-/// and process group, so signals reach the whole tree), pumps stdout and stderr into the job log as they come,
-/// samples the tree's memory and CPU, enforces the timeout (SIGTERM, grace, SIGKILL to the group) and applies
-/// the job's stop, pause and resume.
+/// The real <see cref="IProcessRunner"/> of one job: starts each process under <c>job-reaper.py</c> (a new
+/// session and process group, so signals reach the whole tree; the kernel's peak RSS and CPU time of the process
+/// at its exit), pumps stdout and stderr into the job log as they come, samples the tree's memory and CPU while it
+/// runs, enforces the timeout (SIGTERM, grace, SIGKILL to the group) and applies the job's stop, pause and resume.
 /// </summary>
 public sealed class SupervisedProcessRunner(
     JobLogWriter log,
@@ -42,7 +42,8 @@ public sealed class SupervisedProcessRunner(
     {
         ArgumentNullException.ThrowIfNull(spec);
         log.WriteLine("$ " + (spec.Display ?? CommandLine.Join(spec.Argv)));
-        var start = new ProcessStartInfo(settings.SetsidPath)
+        var report = Path.Combine(settings.ReportDirectory, $"envfabric-reaper-{Guid.NewGuid():N}");
+        var start = new ProcessStartInfo(settings.ReaperPython)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -51,10 +52,9 @@ public sealed class SupervisedProcessRunner(
             WorkingDirectory = spec.WorkingDirectory ?? Environment.CurrentDirectory,
         };
 
-        // setsid execs the program itself (same pid) as the leader of a new session and process group; it looks
-        // argv[0] up on the PATH given below, i.e. the environment's bin directory first.
-        start.ArgumentList.Add("--");
-        foreach (var arg in spec.Argv)
+        // The reaper leads a new session and process group and forks the program, looking argv[0] up on the PATH
+        // given below (the environment's bin directory first), as setsid's execvp did.
+        foreach (var arg in JobReaper.Arguments(settings.ReaperScript, report, spec.Argv))
         {
             start.ArgumentList.Add(arg);
         }
@@ -147,13 +147,17 @@ public sealed class SupervisedProcessRunner(
 
         sampler.Unwatch(group);
         control.Detach(group);
-        metrics.ProcessEnded();
+
+        // Written by the reaper before it exited; missing when the reaper itself was killed (SIGKILL to the group).
+        var reaped = ReaperReport.ReadAndDelete(report);
+        metrics.ProcessEnded(reaped);
         await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
 
         var exitCode = process.ExitCode;
         return new ProcessOutcome
         {
             ExitCode = exitCode,
+            CommandNotFound = reaped?.CommandNotFound ?? false,
             TimedOut = timedOut,
             Cancelled = cancelled,
             Stdout = stdoutCapture is null ? _stdoutTail.ToString() : Decode(stdoutCapture),
@@ -196,7 +200,14 @@ public sealed class SupervisedProcessRunner(
 /// <summary>Runner-wide process settings.</summary>
 public sealed record ProcessRunnerSettings
 {
-    public required string SetsidPath { get; init; }
+    /// <summary>The python3 that runs <c>job-reaper.py</c> (a real interpreter with its standard library, not a pyenv shim).</summary>
+    public required string ReaperPython { get; init; }
+
+    /// <summary>job-reaper.py, published beside the runner's assembly.</summary>
+    public string ReaperScript { get; init; } = Path.Combine(AppContext.BaseDirectory, JobReaper.ScriptName);
+
+    /// <summary>Where reapers leave their reports: one small file per process, deleted once read.</summary>
+    public string ReportDirectory { get; init; } = Path.GetTempPath();
 
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
 

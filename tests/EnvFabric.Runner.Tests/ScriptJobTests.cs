@@ -131,6 +131,41 @@ public sealed class ScriptJobTests(RunnerFixture fixture)
     }
 
     [Fact]
+    public async Task Script_Allocates200MbAndExitsAtOnce_ReportsExactPeakAndCpuFromTheKernel()
+    {
+        // Sampling every 60 s: the job is long over before any sample, so the figures can only come from its exit.
+        await using var runner = await RunnerHarness.StartAsync(fixture.Azurite, new Dictionary<string, string?> { ["RUNNER_SAMPLE_MS"] = "60000" });
+        var env = Path.Combine(runner.Paths.Envs, "short-peak");
+        Assert.Equal(0, await RunnerHarness.RunToolAsync("python3", "-m", "venv", "--without-pip", Path.Combine(env, ".venv")));
+        var dir = runner.ScriptDirectory(("main.py", "import sys\nblock = bytearray(200 * 1024 * 1024)\nfor i in range(0, len(block), 4096):\n    block[i] = 1\nsys.exit(4)\n"));
+        var job = runner.Script(dir, env, "python main.py");
+
+        var result = await runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(4, result.ExitCode);
+        Assert.True(result.PeakMemoryMb is >= 180 and < 400, $"peak {result.PeakMemoryMb} MB");
+        Assert.True(result.AverageMemoryMb > 0 && result.AverageMemoryMb <= result.PeakMemoryMb, $"average {result.AverageMemoryMb} MB");
+
+        // Touching 51,200 pages costs CPU time; a process cannot use more of one core than it lived.
+        var lived = (result.ProcessExitedAt!.Value - result.ProcessStartedAt!.Value).TotalSeconds;
+        Assert.True(result.CpuSeconds >= 0.02 && result.CpuSeconds <= lived + 0.05, $"cpu {result.CpuSeconds} s in {lived} s");
+    }
+
+    [Fact]
+    public async Task Script_KilledBySignal_ExitCodeIs128PlusSignal()
+    {
+        var dir = Runner.ScriptDirectory(("main.py", "import os, signal\nprint('going', flush=True)\nos.kill(os.getpid(), signal.SIGTERM)\n"));
+        var job = Runner.Script(dir, fixture.ScriptEnvironment, "python main.py");
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal(128 + 15, result.ExitCode);
+        Assert.Contains("going", result.StdoutTail);
+    }
+
+    [Fact]
     public async Task Script_BadCommandOrPathOutsideShare_RejectedWithoutRunning()
     {
         var dir = Runner.ScriptDirectory(("main.py", "open('ran', 'w').write('x')\n"));
@@ -144,6 +179,7 @@ public sealed class ScriptJobTests(RunnerFixture fixture)
         Assert.False(File.Exists(Path.Combine(dir, "ran")));
         Assert.Equal(JobStatus.Failed, missing.Status);
         Assert.Equal(127, missing.ExitCode);
+        Assert.Equal("command not found: no-such-program-here", missing.Error);
     }
 
     [Fact]
@@ -193,6 +229,20 @@ public sealed class ScriptJobTests(RunnerFixture fixture)
         var row = await Runner.Jobs.GetAsync(job.JobId);
         Assert.Equal(RunnerJobStates.Finished, row!.State);
         Assert.Equal(JobStatus.Succeeded, row.Result!.Status);
+    }
+
+    [Fact]
+    public async Task Job_Running_SampledMemoryIsTheJobsNotTheReapers()
+    {
+        // sleep is ~2 MB resident; the Python reaper above it, ~7 MB more, must not show in the samples.
+        var job = Runner.Script(Runner.ScriptDirectory(), fixture.ScriptEnvironment, "sleep 2");
+
+        var result = await Runner.RunAsync(job);
+
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        var beats = Runner.Sink.Events.Where(e => e.JobId == job.JobId && e.Name == RunnerEvents.Heartbeat).Select(e => (JobHeartbeatEvent)e.Payload).ToList();
+        Assert.Contains(beats, b => b.CurrentMemoryMb > 0);
+        Assert.All(beats, b => Assert.True(b.CurrentMemoryMb < 5, $"current {b.CurrentMemoryMb} MB"));
     }
 
     private async Task<string> PollLogAsync(string blob, Func<string, bool> until, TimeSpan timeout)
