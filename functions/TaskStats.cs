@@ -37,7 +37,7 @@ public sealed record TaskStatsView(
     double SuccessRate,
     SystemResources? SystemResources,
     SuccessRateBreakdown TaskSuccessRate,
-    LastSevenDays Last7Days,
+    [property: System.Text.Json.Serialization.JsonPropertyName("last_7_days")] LastSevenDays Last7Days,
     IReadOnlyList<UpcomingTask> UpcomingTasks,
     IReadOnlyList<RecentTask> RecentTasks);
 
