@@ -74,6 +74,19 @@ public sealed class TaskApiTests(AzuriteFixture azurite)
         var (_, env) = await host.SendAsync(HttpMethod.Get, "/api/conda/environment/tasks");
         Assert.Equal(1, env!["usage_stats"]!["total_tasks"]!.GetValue<int>());
 
+        // The environment cannot go while the task uses it; a rename carries the task along, and it runs there.
+        var (inUse, inUseBody) = await host.SendAsync(HttpMethod.Delete, "/api/conda/environment/tasks");
+        Assert.Equal(HttpStatusCode.Conflict, inUse.StatusCode);
+        Assert.Equal("Environment 'tasks' is in use", inUseBody!["message"]!.GetValue<string>());
+        var (renamed, renamedBody) = await host.SendAsync(HttpMethod.Put, "/api/conda/environment/tasks/rename", new { new_name = "tasks2" });
+        Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+        Assert.Equal(1, renamedBody!["updated_tasks_count"]!.GetValue<int>());
+        var (triggered, _) = await host.SendAsync(HttpMethod.Post, $"/api/tasks/{id}/trigger");
+        Assert.Equal(HttpStatusCode.OK, triggered.StatusCode);
+        var rerun = await host.WaitForTaskAsync(id, d => d.HasFinished(2), what: "the run after the rename");
+        Assert.Equal("tasks2", rerun["task"]!["conda_env"]!.GetValue<string>());
+        Assert.Equal("completed", rerun.Executions()[0]!["status"]!.GetValue<string>());
+
         // Delete removes the task, its executions and its directory.
         var (deleted, deletedBody) = await host.SendAsync(HttpMethod.Delete, $"/api/tasks/{id}");
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
