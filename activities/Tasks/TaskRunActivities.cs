@@ -13,7 +13,8 @@ namespace EnvFabric.Activities.Tasks;
 /// of a stopped or paused task records nothing; one that finds the task's previous run still going records
 /// <c>skipped</c> (overlap <c>skip</c>). Re-running it keeps an existing row.
 /// </summary>
-public sealed class PrepareTaskExecutionActivity(ITaskRepository tasks, IEnvironmentRepository environments, DataPaths paths, TimeProvider time)
+public sealed class PrepareTaskExecutionActivity(
+    ITaskRepository tasks, IEnvironmentRepository environments, TaskSlots slots, IRunnerJobQueue queue, IRunnerControl control, DataPaths paths, TimeProvider time)
     : TaskActivity<PrepareExecutionRequest, ExecutionPlan>
 {
     public const string Name = "PrepareTaskExecution";
@@ -94,9 +95,25 @@ public sealed class PrepareTaskExecutionActivity(ITaskRepository tasks, IEnviron
             LogBlob = log,
         };
 
-        return environment is null or { Status: EnvironmentStatus.Deleting }
-            ? plan with { Proceed = false, Reason = $"Environment '{task.Environment}' not found", RecordedStatus = ExecutionStatuses.Queued }
-            : plan;
+        if (environment is null or { Status: EnvironmentStatus.Deleting })
+        {
+            return plan with { Proceed = false, Reason = $"Environment '{task.Environment}' not found", RecordedStatus = ExecutionStatuses.Queued };
+        }
+
+        // The usual case, a free slot: take it and dispatch now, saving the orchestration two round trips.
+        if (input.Fast is { } fast)
+        {
+            var grant = await slots.AcquireAsync(
+                new SlotRequest(input.ExecutionId, input.RunId, input.TaskId, plan.PriorityRank, input.DueAt, plan.OnePerTask, fast.Limit),
+                CancellationToken.None).ConfigureAwait(false);
+            if (grant.Granted)
+            {
+                await DispatchTaskJobActivity.DispatchAsync(tasks, queue, control, time, new DispatchTaskJobRequest(input.TaskId, input.ExecutionId, fast.JobId, input.RunId, plan)).ConfigureAwait(false);
+                return plan with { Dispatched = true };
+            }
+        }
+
+        return plan;
     }
 }
 
@@ -136,6 +153,13 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
+        await DispatchAsync(tasks, queue, control, time, input).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Marks the task and the execution running and enqueues the job (also the prepare step's fast path).</summary>
+    internal static async Task DispatchAsync(ITaskRepository tasks, IRunnerJobQueue queue, IRunnerControl control, TimeProvider time, DispatchTaskJobRequest input)
+    {
         var plan = input.Plan;
         var now = time.GetUtcNow();
         var task = await tasks.MutateAsync(
@@ -178,9 +202,9 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
                 HeartbeatEvents = false,
             },
             CancellationToken.None).ConfigureAwait(false);
-        return true;
     }
 }
+
 
 /// <summary>
 /// Records how an attempt ended (status, exit code, metrics), updates the task (last run, status, current

@@ -21,8 +21,11 @@ public sealed record TaskRunInput(long TaskId, string Trigger, DateTimeOffset Du
 /// <summary>What a run ended with: its executions (one per attempt), the last one's status (or <c>abandoned</c>) and error.</summary>
 public sealed record TaskRunResult(IReadOnlyList<string> ExecutionIds, string Status, string? Error);
 
-/// <summary>Input of <c>PrepareTaskExecution</c>.</summary>
-public sealed record PrepareExecutionRequest(long TaskId, string RunId, string ExecutionId, int Attempt, string Trigger, DateTimeOffset DueAt, DateTimeOffset QueuedAt);
+/// <summary>Input of <c>PrepareTaskExecution</c>; with <c>Fast</c>, a free slot is taken and the job dispatched in the same step.</summary>
+public sealed record PrepareExecutionRequest(long TaskId, string RunId, string ExecutionId, int Attempt, string Trigger, DateTimeOffset DueAt, DateTimeOffset QueuedAt, FastDispatch? Fast = null);
+
+/// <summary>What the prepare step needs to dispatch at once: the slot limit and the job id to use.</summary>
+public sealed record FastDispatch(int Limit, string JobId);
 
 /// <summary>What an attempt runs, read from the task when it was recorded.</summary>
 public sealed record ExecutionPlan
@@ -60,6 +63,9 @@ public sealed record ExecutionPlan
     public bool OnePerTask { get; init; } = true;
 
     public string LogBlob { get; init; } = "";
+
+    /// <summary>The prepare step took a slot and dispatched the job already.</summary>
+    public bool Dispatched { get; init; }
 }
 
 /// <summary>Input of <c>AcquireTaskSlot</c>.</summary>

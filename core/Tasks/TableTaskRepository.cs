@@ -236,23 +236,49 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ArgumentOutOfRangeException.ThrowIfLessThan(page, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         var skip = (long)(page - 1) * size;
-        var items = new List<TaskRecord>(Math.Min(size, 1000));
-        var seen = 0L;
-        await foreach (var task in ListAsync(ns, cancellationToken).ConfigureAwait(false))
-        {
-            if (seen >= skip && items.Count < size)
-            {
-                items.Add(task);
-            }
 
-            seen++;
-            if (items.Count == size && !withTotal)
+        // Rows before the page are read as keys only; the page's rows in full; the total is a key-only count.
+        var filter = ns is null
+            ? $"PartitionKey eq '{TaskPartition}'"
+            : TableClient.CreateQueryFilter($"PartitionKey eq {TaskPartition} and Namespace eq {ns}");
+        var keys = new List<string>();
+        var total = 0;
+        try
+        {
+            await foreach (var row in _tasks.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                break;
+                if (total >= skip && keys.Count < size)
+                {
+                    keys.Add(row.RowKey);
+                }
+
+                total++;
+                if (!withTotal && keys.Count == size)
+                {
+                    break;
+                }
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return ([], withTotal ? 0 : null);
+        }
+
+        var items = new List<TaskRecord>(keys.Count);
+        if (keys.Count > 0)
+        {
+            var range = TableClient.CreateQueryFilter($"PartitionKey eq {TaskPartition} and RowKey ge {keys[0]} and RowKey le {keys[^1]}");
+            await foreach (var row in _tasks.QueryAsync<TableEntity>(range, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                var task = FromEntity(row);
+                if (ns is null || task.Namespace == ns)
+                {
+                    items.Add(task);
+                }
             }
         }
 
-        return (items, withTotal ? (int)seen : null);
+        return (items, withTotal ? total : null);
     }
 
     /// <inheritdoc />

@@ -31,9 +31,12 @@ public sealed class TaskRunOrchestrator : TaskOrchestrator<TaskRunInput, TaskRun
         {
             var executionId = context.CurrentUtcDateTime.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + "-" + context.NewGuid().ToString("N")[..8];
             executions.Add(executionId);
+            var jobId = executionId + "-" + context.NewGuid().ToString("N")[..8];
             var plan = await context.CallActivityAsync<ExecutionPlan>(
                 PrepareTaskExecutionActivity.Name,
-                new PrepareExecutionRequest(input.TaskId, context.InstanceId, executionId, attempt, trigger, input.DueAt, new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero)),
+                new PrepareExecutionRequest(
+                    input.TaskId, context.InstanceId, executionId, attempt, trigger, input.DueAt, new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero),
+                    new FastDispatch(input.Settings.MaxConcurrent, jobId)),
                 StorageRetry);
             if (!plan.Proceed)
             {
@@ -47,18 +50,21 @@ public sealed class TaskRunOrchestrator : TaskOrchestrator<TaskRunInput, TaskRun
                 return new TaskRunResult(executions, ExecutionStatuses.Failed, plan.Reason);
             }
 
-            if (!await AcquireSlotAsync(context, input, executionId, plan))
+            if (!plan.Dispatched && !await AcquireSlotAsync(context, input, executionId, plan))
             {
                 await FinishAsync(context, input, executionId, attempt, ExecutionStatuses.Cancelled, "the task was stopped while the run waited for a slot", null, willRetry: false);
                 return new TaskRunResult(executions, ExecutionStatuses.Cancelled, "stopped while queued");
             }
 
-            var jobId = executionId + "-" + context.NewGuid().ToString("N")[..8];
             (string Status, string? Error, JobResult? Result) outcome;
             try
             {
-                await context.CallActivityAsync<bool>(
-                    DispatchTaskJobActivity.Name, new DispatchTaskJobRequest(input.TaskId, executionId, jobId, context.InstanceId, plan), StorageRetry);
+                if (!plan.Dispatched)
+                {
+                    await context.CallActivityAsync<bool>(
+                        DispatchTaskJobActivity.Name, new DispatchTaskJobRequest(input.TaskId, executionId, jobId, context.InstanceId, plan), StorageRetry);
+                }
+
                 outcome = await WaitForJobAsync(context, input.Settings, jobId);
             }
             catch (TaskFailedException ex)
