@@ -45,14 +45,10 @@ public static partial class TaskFunctions
             return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Failed to process uploaded file", "The request must be multipart/form-data with a script_file");
         }
 
-        IFormCollection form;
-        try
+        var (form, unreadable) = await ReadFormAsync(s);
+        if (form is null)
         {
-            form = await s.Context.Request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { MultipartBodyLengthLimit = s.Options.Upload.MaxUploadBytes + 1024 * 1024 }, s.Aborted);
-        }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException)
-        {
-            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Failed to process uploaded file", ex.Message);
+            return unreadable!;
         }
 
         var file = form.Files.GetFile("script_file");
@@ -426,14 +422,10 @@ public static partial class TaskFunctions
             return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "No script file provided", "Script file is required for update");
         }
 
-        IFormCollection form;
-        try
+        var (form, unreadable) = await ReadFormAsync(s);
+        if (form is null)
         {
-            form = await s.Context.Request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { MultipartBodyLengthLimit = s.Options.Upload.MaxUploadBytes + 1024 * 1024 }, s.Aborted);
-        }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException)
-        {
-            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Failed to process uploaded file", ex.Message);
+            return unreadable!;
         }
 
         var file = form.Files.GetFile("script_file");
@@ -497,6 +489,20 @@ public static partial class TaskFunctions
     }
 
     // --- helpers ---
+
+    /// <summary>The multipart form within the upload limit, or seed 003's "Failed to process uploaded file".</summary>
+    private static async Task<(IFormCollection? Form, IResult? Error)> ReadFormAsync(TaskServices s)
+    {
+        try
+        {
+            var limit = new Microsoft.AspNetCore.Http.Features.FormOptions { MultipartBodyLengthLimit = s.Options.Upload.MaxUploadBytes + 1024 * 1024 };
+            return (await s.Context.Request.ReadFormAsync(limit, s.Aborted), null);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException)
+        {
+            return (null, ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Failed to process uploaded file", ex.Message));
+        }
+    }
 
     private static string? Field(IFormCollection form, string name) =>
         form.TryGetValue(name, out var values) && values.ToString() is { } text && !string.IsNullOrWhiteSpace(text) ? text.Trim() : null;

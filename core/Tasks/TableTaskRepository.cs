@@ -201,32 +201,9 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         var filter = ns is null
             ? $"PartitionKey eq '{TaskPartition}'"
             : TableClient.CreateQueryFilter($"PartitionKey eq {TaskPartition} and Namespace eq {ns}");
-        AsyncPageable<TableEntity> rows;
-        try
+        await foreach (var row in TolerateMissingTable(_tasks.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false))
         {
-            rows = _tasks.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            yield break;
-        }
-
-        await using var e = rows.GetAsyncEnumerator(cancellationToken);
-        while (true)
-        {
-            try
-            {
-                if (!await e.MoveNextAsync().ConfigureAwait(false))
-                {
-                    yield break;
-                }
-            }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                yield break;
-            }
-
-            yield return FromEntity(e.Current);
+            yield return FromEntity(row);
         }
     }
 
@@ -330,6 +307,15 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     public async IAsyncEnumerable<ExecutionRecord> ListExecutionsSinceAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var rows = _executions.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"QueuedAt ge {since}"), cancellationToken: cancellationToken);
+        await foreach (var row in TolerateMissingTable(rows, cancellationToken).ConfigureAwait(false))
+        {
+            yield return ExecutionFromEntity(row);
+        }
+    }
+
+    /// <summary>The rows of a query; a table that does not exist (yet) has none.</summary>
+    private static async IAsyncEnumerable<TableEntity> TolerateMissingTable(AsyncPageable<TableEntity> rows, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         await using var e = rows.GetAsyncEnumerator(cancellationToken);
         while (true)
         {
@@ -345,7 +331,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
                 yield break;
             }
 
-            yield return ExecutionFromEntity(e.Current);
+            yield return e.Current;
         }
     }
 
