@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using EnvFabric.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Functions.Tests;
 
@@ -69,6 +70,17 @@ public sealed class TaskApiTests(AzuriteFixture azurite)
         Assert.Equal(1, stats["task_success_rate"]!["success"]!.GetValue<int>());
         Assert.Equal(7, stats["last_7_days"]!["dates"]!.AsArray().Count);
         Assert.Equal(1, stats["last_7_days"]!["success_counts"]!.AsArray()[^1]!.GetValue<int>());
+
+        // system_resources: the sampler's series of the runner host's memory, hourly, the current hour last.
+        var sampler = host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<ResourceSampler>().Single();
+        Assert.True(await sampler.SampleAsync(CancellationToken.None) >= 1);
+        var (_, sampled) = await host.SendAsync(HttpMethod.Get, "/api/tasks/stats");
+        var resources = sampled!["system_resources"]!;
+        Assert.Equal(24, resources["timestamps"]!.AsArray().Count);
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:00:00$", resources["timestamps"]!.AsArray()[^1]!.GetValue<string>());
+        Assert.True(resources["memory_usage"]!.AsArray()[^1]!.GetValue<double>() > 0);
+        Assert.True(resources["total_memory"]!.GetValue<double>() >= resources["memory_usage"]!.AsArray()[^1]!.GetValue<double>());
+        Assert.Equal(1, resources["task_counts"]!.AsArray().Sum(c => c!.GetValue<int>()));
 
         // The environment now sees the task.
         var (_, env) = await host.SendAsync(HttpMethod.Get, "/api/conda/environment/tasks");
