@@ -20,6 +20,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     private const string CounterPartition = "counter";
     private const string CounterRow = "task";
     private const int MaxConflictRetries = 50;
+    private const string CountRowPrefix = "~count";
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -115,16 +116,55 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     public async Task<(TaskSaveOutcome Outcome, TaskRecord? Saved)> AddAsync(TaskRecord task, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(task);
-        try
+        for (var attempt = 0; attempt < MaxConflictRetries; attempt++)
         {
-            var response = await _tasks.AddEntityAsync(ToEntity(task), cancellationToken).ConfigureAwait(false);
-            return (TaskSaveOutcome.Saved, task with { ETag = response.Headers.ETag?.ToString() });
+            // The row and the counts (all, and the task's namespace) change in one transaction: the counts never drift.
+            var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, ToEntity(task)) };
+            actions.AddRange(await CountChangesAsync(task.Namespace, +1, cancellationToken).ConfigureAwait(false));
+            try
+            {
+                var response = await _tasks.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                return (TaskSaveOutcome.Saved, task with { ETag = response.Value[0].Headers.ETag?.ToString() });
+            }
+            catch (TableTransactionFailedException ex) when (ex.FailedTransactionActionIndex == 0 && ex.Status == 409)
+            {
+                return (TaskSaveOutcome.Conflict, null);
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412)
+            {
+                // Another task was added or deleted meanwhile: read the counts again.
+                await Task.Delay(Random.Shared.Next(1, 10 + attempt * 5), cancellationToken).ConfigureAwait(false);
+            }
         }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            return (TaskSaveOutcome.Conflict, null);
-        }
+
+        throw new InvalidOperationException("the task counts stayed contended; the task was not added");
     }
+
+    /// <summary>How many tasks exist, in all or in one namespace: read from the count rows, not by scanning.</summary>
+    public async Task<int> CountAsync(string? ns = null, CancellationToken cancellationToken = default)
+    {
+        var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(TaskPartition, CountKey(ns), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value!.GetInt32("Count") ?? 0 : 0;
+    }
+
+    private async Task<List<TableTransactionAction>> CountChangesAsync(string ns, int delta, CancellationToken cancellationToken)
+    {
+        var changes = new List<TableTransactionAction>(2);
+        foreach (var key in new[] { CountKey(null), CountKey(ns) })
+        {
+            var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(TaskPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var count = (row.HasValue ? row.Value!.GetInt32("Count") ?? 0 : 0) + delta;
+            var entity = new TableEntity(TaskPartition, key) { ["Count"] = Math.Max(0, count) };
+            changes.Add(row.HasValue
+                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, row.Value!.ETag)
+                : new TableTransactionAction(TableTransactionActionType.Add, entity));
+        }
+
+        return changes;
+    }
+
+    /// <summary>Count rows sort after every task row (ids are digits).</summary>
+    private static string CountKey(string? ns) => ns is null ? CountRowPrefix : CountRowPrefix + ":" + ns;
 
     /// <inheritdoc />
     public async Task<(TaskSaveOutcome Outcome, TaskRecord? Saved)> UpdateAsync(TaskRecord task, CancellationToken cancellationToken = default)
@@ -184,23 +224,38 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(long taskId, CancellationToken cancellationToken = default)
     {
-        try
+        for (var attempt = 0; attempt < MaxConflictRetries; attempt++)
         {
-            await _tasks.DeleteEntityAsync(TaskPartition, Key(taskId), ETag.All, cancellationToken).ConfigureAwait(false);
-            return true;
+            var task = await GetAsync(taskId, cancellationToken).ConfigureAwait(false);
+            if (task is null)
+            {
+                return false;
+            }
+
+            var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Delete, new TableEntity(TaskPartition, Key(taskId)), ETag.All) };
+            actions.AddRange(await CountChangesAsync(task.Namespace, -1, cancellationToken).ConfigureAwait(false));
+            try
+            {
+                await _tasks.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (TableTransactionFailedException ex) when (ex.FailedTransactionActionIndex == 0 && ex.Status == 404)
+            {
+                return false;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412)
+            {
+                await Task.Delay(Random.Shared.Next(1, 10 + attempt * 5), cancellationToken).ConfigureAwait(false);
+            }
         }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            return false;
-        }
+
+        throw new InvalidOperationException($"the task counts stayed contended; task {taskId} was not deleted");
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<TaskRecord> ListAsync(string? ns = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var filter = ns is null
-            ? $"PartitionKey eq '{TaskPartition}'"
-            : TableClient.CreateQueryFilter($"PartitionKey eq {TaskPartition} and Namespace eq {ns}");
+        var filter = TaskFilter(ns);
         await foreach (var row in TolerateMissingTable(_tasks.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false))
         {
             yield return FromEntity(row);
@@ -214,23 +269,21 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         var skip = (long)(page - 1) * size;
 
-        // Rows before the page are read as keys only; the page's rows in full; the total is a key-only count.
-        var filter = ns is null
-            ? $"PartitionKey eq '{TaskPartition}'"
-            : TableClient.CreateQueryFilter($"PartitionKey eq {TaskPartition} and Namespace eq {ns}");
+        // Rows before the page are read as keys only, the page's rows in full; the total comes from the count rows.
+        var filter = TaskFilter(ns);
         var keys = new List<string>();
-        var total = 0;
+        var seen = 0;
         try
         {
             await foreach (var row in _tasks.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (total >= skip && keys.Count < size)
+                if (seen >= skip)
                 {
                     keys.Add(row.RowKey);
                 }
 
-                total++;
-                if (!withTotal && keys.Count == size)
+                seen++;
+                if (keys.Count == size)
                 {
                     break;
                 }
@@ -255,7 +308,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
             }
         }
 
-        return (items, withTotal ? total : null);
+        return (items, withTotal ? await CountAsync(ns, cancellationToken).ConfigureAwait(false) : null);
     }
 
     /// <inheritdoc />
@@ -392,6 +445,11 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
             }
         }
     }
+
+    /// <summary>The task rows (not the count rows), of one namespace or all.</summary>
+    private static string TaskFilter(string? ns) => ns is null
+        ? $"PartitionKey eq '{TaskPartition}' and RowKey lt '{CountRowPrefix}'"
+        : TableClient.CreateQueryFilter($"PartitionKey eq {TaskPartition} and RowKey lt {CountRowPrefix} and Namespace eq {ns}");
 
     /// <summary>Whether <paramref name="value"/> may be a table key (no / \ # ? or control characters).</summary>
     public static bool IsKeySafe(string? value) =>
