@@ -199,7 +199,7 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
                 TimeoutSeconds = plan.TimeoutSeconds,
                 TaskId = input.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ExecutionId = input.ExecutionId,
-                HeartbeatEvents = false,
+                ProgressEvents = false,
             },
             CancellationToken.None).ConfigureAwait(false);
     }

@@ -64,7 +64,7 @@ public sealed class JobExecutor(
         var processes = new SupervisedProcessRunner(log, control, metrics, sampler, processSettings with { TailBytes = _options.ResultTailBytes }, time);
         Task started = Task.CompletedTask;
         processes.FirstProcessStarted = (pid, at) =>
-            started = ReportAsync(RunnerEvents.Started, job, () => events.StartedAsync(job.InstanceId, new JobStartedEvent(job.JobId, state.RunnerId, startedAt, pid, at), CancellationToken.None));
+            started = !job.ProgressEvents ? Task.CompletedTask : ReportAsync(RunnerEvents.Started, job, () => events.StartedAsync(job.InstanceId, new JobStartedEvent(job.JobId, state.RunnerId, startedAt, pid, at), CancellationToken.None));
 
         if (existing?.Control == "stop")
         {
@@ -103,7 +103,7 @@ public sealed class JobExecutor(
             outcome = outcome with { Error = "the runner shut down" };
         }
 
-        if (processes.FirstStartedAt is null)
+        if (processes.FirstStartedAt is null && job.ProgressEvents)
         {
             started = ReportAsync(RunnerEvents.Started, job, () => events.StartedAsync(job.InstanceId, new JobStartedEvent(job.JobId, state.RunnerId, startedAt, null, null), CancellationToken.None));
         }
@@ -346,7 +346,7 @@ public sealed class JobExecutor(
                     ApplyFromRow(control, requested);
                 }
 
-                if (!job.HeartbeatEvents)
+                if (!job.ProgressEvents)
                 {
                     continue;
                 }

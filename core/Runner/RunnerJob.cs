@@ -62,11 +62,12 @@ public abstract record RunnerJob
     public int? TimeoutSeconds { get; init; }
 
     /// <summary>
-    /// Whether the runner raises <see cref="RunnerEvents.Heartbeat"/> on the orchestration. A long script run
-    /// would otherwise add an event (and a replay) to its history every few seconds; its waiter reads the job
-    /// table's heartbeat instead. The table heartbeat is written either way.
+    /// Whether the runner raises <see cref="RunnerEvents.Started"/> and <see cref="RunnerEvents.Heartbeat"/> on the
+    /// orchestration (<see cref="RunnerEvents.Completed"/> always). Each event is an episode of the orchestration:
+    /// a long script run would add one to its history every few seconds, and a short one would have its
+    /// completion wait behind the start's episode. A waiter that reads the job table's heartbeat needs neither.
     /// </summary>
-    public bool HeartbeatEvents { get; init; } = true;
+    public bool ProgressEvents { get; init; } = true;
 
     /// <summary>When the sender enqueued the job (UTC); used for metrics only.</summary>
     public DateTimeOffset? EnqueuedAt { get; init; }
