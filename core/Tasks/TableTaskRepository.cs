@@ -21,6 +21,11 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     private const string CounterRow = "task";
     private const int MaxConflictRetries = 50;
     private const string CountRowPrefix = "~count";
+    private const string AllNamespaces = "*";
+    private const int CountShards = 16;
+
+    /// <summary>How long an add or delete keeps retrying while other writers move the count rows (each round one of them wins).</summary>
+    private static readonly TimeSpan CountContentionBound = TimeSpan.FromSeconds(60);
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -116,11 +121,12 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     public async Task<(TaskSaveOutcome Outcome, TaskRecord? Saved)> AddAsync(TaskRecord task, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(task);
-        for (var attempt = 0; attempt < MaxConflictRetries; attempt++)
+        var deadline = time.GetUtcNow() + CountContentionBound;
+        for (var attempt = 0; time.GetUtcNow() < deadline; attempt++)
         {
             // The row and the counts (all, and the task's namespace) change in one transaction: the counts never drift.
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, ToEntity(task)) };
-            actions.AddRange(await CountChangesAsync(task.Namespace, +1, cancellationToken).ConfigureAwait(false));
+            actions.AddRange(await CountChangesAsync(task.TaskId, task.Namespace, +1, cancellationToken).ConfigureAwait(false));
             try
             {
                 var response = await _tasks.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
@@ -133,28 +139,38 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412)
             {
                 // Another task was added or deleted meanwhile: read the counts again.
-                await Task.Delay(Random.Shared.Next(1, 10 + attempt * 5), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Random.Shared.Next(1, 10 + Math.Min(attempt, 20) * 5), cancellationToken).ConfigureAwait(false);
             }
         }
 
-        throw new InvalidOperationException("the task counts stayed contended; the task was not added");
+        throw new InvalidOperationException($"the task counts stayed contended for {CountContentionBound.TotalSeconds:0} s; the task was not added");
     }
 
-    /// <summary>How many tasks exist, in all or in one namespace: read from the count rows, not by scanning.</summary>
+    /// <summary>How many tasks exist, in all or in one namespace: the sum of the count rows, not a scan.</summary>
     public async Task<int> CountAsync(string? ns = null, CancellationToken cancellationToken = default)
     {
-        var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(TaskPartition, CountKey(ns), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return row.HasValue ? row.Value!.GetInt32("Count") ?? 0 : 0;
+        var total = 0;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {TaskPartition} and RowKey ge {CountRowPrefix}");
+        await foreach (var row in TolerateMissingTable(_tasks.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false))
+        {
+            if (row.GetString("Namespace") == (ns ?? AllNamespaces))
+            {
+                total += row.GetInt32("Count") ?? 0;
+            }
+        }
+
+        return total;
     }
 
-    private async Task<List<TableTransactionAction>> CountChangesAsync(string ns, int delta, CancellationToken cancellationToken)
+    private async Task<List<TableTransactionAction>> CountChangesAsync(long taskId, string ns, int delta, CancellationToken cancellationToken)
     {
         var changes = new List<TableTransactionAction>(2);
-        foreach (var key in new[] { CountKey(null), CountKey(ns) })
+        foreach (var scope in new[] { AllNamespaces, ns })
         {
+            var key = CountKey(taskId, scope);
             var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(TaskPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
             var count = (row.HasValue ? row.Value!.GetInt32("Count") ?? 0 : 0) + delta;
-            var entity = new TableEntity(TaskPartition, key) { ["Count"] = Math.Max(0, count) };
+            var entity = new TableEntity(TaskPartition, key) { ["Count"] = count, ["Namespace"] = scope };
             changes.Add(row.HasValue
                 ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, row.Value!.ETag)
                 : new TableTransactionAction(TableTransactionActionType.Add, entity));
@@ -163,8 +179,12 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         return changes;
     }
 
-    /// <summary>Count rows sort after every task row (ids are digits).</summary>
-    private static string CountKey(string? ns) => ns is null ? CountRowPrefix : CountRowPrefix + ":" + ns;
+    /// <summary>
+    /// A count row: per scope (all, or one namespace) and per shard of the task id, so concurrent adds of
+    /// different tasks seldom contend for one row. Count rows sort after every task row (ids are digits).
+    /// </summary>
+    private static string CountKey(long taskId, string scope) =>
+        string.Create(CultureInfo.InvariantCulture, $"{CountRowPrefix}:{taskId % CountShards:D2}:{scope}");
 
     /// <inheritdoc />
     public async Task<(TaskSaveOutcome Outcome, TaskRecord? Saved)> UpdateAsync(TaskRecord task, CancellationToken cancellationToken = default)
@@ -224,7 +244,8 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(long taskId, CancellationToken cancellationToken = default)
     {
-        for (var attempt = 0; attempt < MaxConflictRetries; attempt++)
+        var deadline = time.GetUtcNow() + CountContentionBound;
+        for (var attempt = 0; time.GetUtcNow() < deadline; attempt++)
         {
             var task = await GetAsync(taskId, cancellationToken).ConfigureAwait(false);
             if (task is null)
@@ -233,7 +254,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
             }
 
             var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Delete, new TableEntity(TaskPartition, Key(taskId)), ETag.All) };
-            actions.AddRange(await CountChangesAsync(task.Namespace, -1, cancellationToken).ConfigureAwait(false));
+            actions.AddRange(await CountChangesAsync(taskId, task.Namespace, -1, cancellationToken).ConfigureAwait(false));
             try
             {
                 await _tasks.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
@@ -245,11 +266,11 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412)
             {
-                await Task.Delay(Random.Shared.Next(1, 10 + attempt * 5), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Random.Shared.Next(1, 10 + Math.Min(attempt, 20) * 5), cancellationToken).ConfigureAwait(false);
             }
         }
 
-        throw new InvalidOperationException($"the task counts stayed contended; task {taskId} was not deleted");
+        throw new InvalidOperationException($"the task counts stayed contended for {CountContentionBound.TotalSeconds:0} s; task {taskId} was not deleted");
     }
 
     /// <inheritdoc />
