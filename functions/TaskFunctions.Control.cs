@@ -14,7 +14,7 @@ public static partial class TaskFunctions
             return missing!;
         }
 
-        if (task.Status == TaskStatuses.Running || task.CurrentExecutionId is not null && task.Overlap != OverlapPolicies.Allow)
+        if (task.Overlap != OverlapPolicies.Allow && await RunInProgressAsync(task, s))
         {
             return Refused("Task cannot be triggered", $"Cannot trigger a task with status: '{task.Status}'", task.Status);
         }
@@ -126,7 +126,7 @@ public static partial class TaskFunctions
             return missing!;
         }
 
-        if (task.Status == TaskStatuses.Running || task.CurrentJobId is not null)
+        if (await RunInProgressAsync(task, s))
         {
             return Refused("Task cannot be deleted", "Cannot delete a task that is currently running", TaskStatuses.Running);
         }

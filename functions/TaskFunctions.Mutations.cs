@@ -260,7 +260,7 @@ public static partial class TaskFunctions
             return missing!;
         }
 
-        if (task.Status == TaskStatuses.Running || task.CurrentJobId is not null)
+        if (await RunInProgressAsync(task, s))
         {
             return Refused("Task cannot be updated", "Cannot update a task that is currently running", TaskStatuses.Running);
         }

@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using EnvFabric.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Functions.Tests;
 
@@ -16,6 +17,31 @@ public sealed class TaskControlTests(AzuriteFixture azurite)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
 
     private const string Ticker = "import time\nfor i in range(300):\n    print(f'tick {i}', flush=True)\n    time.sleep(0.2)\n";
+
+    [Fact]
+    public async Task TerminatedRun_IsRepairedOnTheNextTrigger_ExecutionAbnormalAndTaskRunsAgain()
+    {
+        await using var host = await EnvironmentHostForTests.StartAsync(azurite);
+        await host.CreateCondaAsync("repair");
+        var id = await host.CreateTaskOkAsync("import time\ntime.sleep(15)\n", new Dictionary<string, string> { ["conda_env"] = "repair", ["task_name"] = "repair" });
+        var running = await host.WaitForTaskAsync(id, d => d["task"]!["status"]!.GetValue<string>() == "running", what: "running");
+        var executionId = running.Executions()[0]!["execution_id"]!.GetValue<string>();
+
+        // Someone terminates the run's orchestration through the management API: nothing records its end.
+        var repository = host.Services.GetRequiredService<EnvFabric.Core.Tasks.ITaskRepository>();
+        var execution = await repository.GetExecutionAsync(id, executionId);
+        var durable = host.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>();
+        await durable.TerminateInstanceAsync(execution!.RunId, "test");
+        await durable.WaitForInstanceCompletionAsync(execution.RunId);
+
+        var (triggered, body) = await host.SendAsync(HttpMethod.Post, $"/api/tasks/{id}/trigger");
+        Assert.True(triggered.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        var detail = await host.WaitForTaskAsync(id, d => d.Executions().Count == 2, what: "a second execution");
+        var old = detail.Executions().Single(e => e!["execution_id"]!.GetValue<string>() == executionId)!;
+        Assert.Equal("abnormal", old["status"]!.GetValue<string>());
+        Assert.Contains("ended without recording", old["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        await host.SendAsync(HttpMethod.Post, $"/api/tasks/{id}/stop");
+    }
 
     [Fact]
     public async Task PauseResumeStop_RunningTask_SuspendsContinuesAndCancelsTheProcess()
