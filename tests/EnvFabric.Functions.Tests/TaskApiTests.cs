@@ -30,7 +30,8 @@ public sealed class TaskApiTests(AzuriteFixture azurite)
         Assert.Null(task["last_run_time"]);
         Assert.True(File.Exists(Path.Combine(host.Share.Path, "scripts", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "main.py")));
 
-        var detail = await host.WaitForTaskAsync(id, d => d.HasFinished(), what: "a finished execution");
+        // The finish step writes the execution, then the task: wait for both.
+        var detail = await host.WaitForTaskAsync(id, d => d.HasFinished() && d["task"]!["status"]!.GetValue<string>() != "running", what: "a finished execution and task");
         var run = detail.Executions().Single()!;
         Assert.Equal("completed", run["status"]!.GetValue<string>());
         Assert.Equal(0, run["exit_code"]!.GetValue<int>());
@@ -95,7 +96,7 @@ public sealed class TaskApiTests(AzuriteFixture azurite)
         Assert.Equal(1, renamedBody!["updated_tasks_count"]!.GetValue<int>());
         var (triggered, _) = await host.SendAsync(HttpMethod.Post, $"/api/tasks/{id}/trigger");
         Assert.Equal(HttpStatusCode.OK, triggered.StatusCode);
-        var rerun = await host.WaitForTaskAsync(id, d => d.HasFinished(2), what: "the run after the rename");
+        var rerun = await host.WaitForTaskAsync(id, d => d.HasFinished(2) && d["task"]!["status"]!.GetValue<string>() != "running", what: "the run after the rename");
         Assert.Equal("tasks2", rerun["task"]!["conda_env"]!.GetValue<string>());
         Assert.Equal("completed", rerun.Executions()[0]!["status"]!.GetValue<string>());
 
