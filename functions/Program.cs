@@ -18,6 +18,9 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
+
+    // The TASK_* and CALLBACK_* settings, read now so a wrong one stops the host before any hosted service logs it.
+    _ = app.Services.GetRequiredService<TaskOptions>();
     app.UseFunctionsCompression();
     app.UseFunctionsHost();
     app.UseAuthentication();
@@ -32,6 +35,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapCondaEnvironmentFunctions();
     root.MapAuditFunctions();
     root.MapTaskFunctions();
+    root.MapCallbackFunctions();
     root.MapV2TemplateFunctions();
     root.MapFabricEnvironmentFunctions();
     app.MapOpenApiFunctions();

@@ -91,6 +91,9 @@ public sealed class TaskOptions
 
     /// <summary>Longest delay_seconds and interval_seconds accepted.</summary>
     public TriggerLimits Triggers { get; init; } = new();
+
+    /// <summary>Completion callbacks (CALLBACK_MAX_ATTEMPTS, CALLBACK_RETRY_SECONDS, CALLBACK_TIMEOUT_SECONDS, CALLBACK_ALLOW_PRIVATE, CALLBACK_ALLOW_LOOPBACK).</summary>
+    public Activities.Tasks.CallbackOptions Callbacks { get; init; } = new();
 }
 
 /// <summary>Seed 003's task object (create, detail, update), with the trigger, retry and limit fields added.</summary>
@@ -120,6 +123,7 @@ public sealed record TaskView(
     bool RetryBackoff,
     int? TimeoutSeconds,
     string Overlap,
+    string? CallbackUrl,
     string? LastExecutionId,
     IReadOnlyList<string>? Executions);
 
@@ -152,7 +156,11 @@ public sealed record ExecutionView(
     double? CpuSeconds,
     int? ExitCode,
     string? Error,
+    CallbackView? Callback,
     string? Logs);
+
+/// <summary>An execution's completion callback: <c>pending</c>, <c>delivered</c> or <c>failed</c>, attempts so far, the last error.</summary>
+public sealed record CallbackView(string Status, int Attempts, string? Error, string? LastAttemptAt);
 
 /// <summary>Seed 003's <c>performance_metrics</c>: the finished executions in time order.</summary>
 public sealed record PerformanceMetrics(IReadOnlyList<double> Durations, IReadOnlyList<string> Timestamps, IReadOnlyList<double> PeakMemories, IReadOnlyList<double> AvgMemories);

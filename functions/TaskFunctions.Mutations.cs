@@ -29,6 +29,9 @@ public sealed record TaskUpdateRequest
     public bool? RetryBackoff { get; init; }
     public int? TimeoutSeconds { get; init; }
     public string? Overlap { get; init; }
+
+    /// <summary>A new callback URL; an empty string removes it.</summary>
+    public string? CallbackUrl { get; init; }
 }
 
 public static partial class TaskFunctions
@@ -109,6 +112,12 @@ public static partial class TaskFunctions
         if (reuse is null)
         {
             return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Invalid task parameters", "reuse_env must be true or false");
+        }
+
+        var callbackUrl = Field(form, "callback_url");
+        if (callbackUrl is not null && await CallbackUrls.RefusalAsync(callbackUrl, s.Options.Callbacks.Policy, s.Aborted) is { } callbackError)
+        {
+            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Invalid task parameters", callbackError);
         }
 
         if (await s.Tasks.FindByNameAsync(name!, s.Aborted) is not null)
@@ -197,6 +206,7 @@ public static partial class TaskFunctions
                 TimeoutSeconds = timeout,
                 Priority = priority,
                 Overlap = overlap,
+                CallbackUrl = callbackUrl,
                 Status = TaskStatuses.Scheduled,
                 CreatedAt = now,
                 UpdatedAt = now,
@@ -316,6 +326,11 @@ public static partial class TaskFunctions
             return invalid(requirementsError);
         }
 
+        if (body.CallbackUrl is { Length: > 0 } callbackUrl && await CallbackUrls.RefusalAsync(callbackUrl, s.Options.Callbacks.Policy, s.Aborted) is { } callbackError)
+        {
+            return invalid(callbackError);
+        }
+
         var environmentName = body.CondaEnv ?? task.Environment;
         var environment = await s.Environments.GetAsync(environmentName, s.Aborted);
         if (environment is null)
@@ -367,6 +382,7 @@ public static partial class TaskFunctions
                 Requirements = body.Requirements ?? t.Requirements,
                 Priority = body.Priority ?? t.Priority,
                 Overlap = body.Overlap ?? t.Overlap,
+                CallbackUrl = body.CallbackUrl is null ? t.CallbackUrl : body.CallbackUrl.Length == 0 ? null : body.CallbackUrl,
                 Retry = t.Retry with
                 {
                     MaxRetries = body.MaxRetries ?? t.Retry.MaxRetries,

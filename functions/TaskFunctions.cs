@@ -315,6 +315,7 @@ public static partial class TaskFunctions
         t.Retry.ExponentialBackoff,
         t.TimeoutSeconds,
         t.Overlap,
+        t.CallbackUrl,
         t.LastExecutionId,
         executions);
 
@@ -323,7 +324,9 @@ public static partial class TaskFunctions
         Date(t.CompletedAt), t.Priority, JsonSerializer.Serialize(t.Trigger.Kind).Trim('"'));
 
     private static ExecutionView View(ExecutionRecord e, string? logs) => new(
-        e.ExecutionId, e.Attempt, e.Trigger, Date(e.StartTime), Date(e.EndTime), e.Status, e.Duration, e.PeakMemoryMb, e.AvgMemoryMb, e.CpuSeconds, e.ExitCode, e.Error, logs);
+        e.ExecutionId, e.Attempt, e.Trigger, Date(e.StartTime), Date(e.EndTime), e.Status, e.Duration, e.PeakMemoryMb, e.AvgMemoryMb, e.CpuSeconds, e.ExitCode, e.Error,
+        e.CallbackStatus is { } callback ? new CallbackView(callback, e.CallbackAttempts, e.CallbackError, Date(e.CallbackAt)) : null,
+        logs);
 
     private static async Task AuditAsync(TaskServices s, string operation, TaskRecord task, string outcome, object inputs, string? error = null)
     {

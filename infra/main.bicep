@@ -245,6 +245,8 @@ var commonEnv = [
   { name: 'DATA_ROOT', value: dataRoot }
   { name: 'MAX_CONCURRENT_TASKS', value: string(maxConcurrentTasks) }
   { name: 'PIP_INDEX_URL', value: pipIndexUrl }
+  // Completion callbacks go out to the internet only: in Azure nothing the callers own listens on loopback.
+  { name: 'CALLBACK_ALLOW_LOOPBACK', value: 'false' }
   // The runner image has no host.json: both processes take the hub from here, so they meet on one hub.
   { name: 'AzureFunctionsJobHost__extensions__durableTask__hubName', value: hubName }
 ]

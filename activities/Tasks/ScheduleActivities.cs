@@ -11,6 +11,8 @@ public static class TaskOrchestratorNames
     public const string TaskRun = "TaskRun";
 
     public const string Schedule = "Schedule";
+
+    public const string Callback = "Callback";
 }
 
 /// <summary>
@@ -89,6 +91,8 @@ public static class TaskActivityRegistration
             .AddActivity<DispatchTaskJobActivity>(DispatchTaskJobActivity.Name)
             .AddActivity<FinishTaskExecutionActivity>(FinishTaskExecutionActivity.Name)
             .AddActivity<PlanScheduleStepActivity>(PlanScheduleStepActivity.Name)
-            .AddActivity<StartScheduledRunActivity>(StartScheduledRunActivity.Name);
+            .AddActivity<StartScheduledRunActivity>(StartScheduledRunActivity.Name)
+            .AddActivity<SendCallbackActivity>(SendCallbackActivity.Name)
+            .AddActivity<RecordCallbackActivity>(RecordCallbackActivity.Name);
     }
 }

@@ -4,7 +4,9 @@ using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Environments;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Tasks;
+using EnvFabric.Durable.Client;
 using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace EnvFabric.Activities.Tasks;
 
@@ -210,7 +212,7 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
 /// Records how an attempt ended (status, exit code, metrics), updates the task (last run, status, current
 /// run), writes the audit row and gives the concurrency slot back. Idempotent: a re-run writes the same.
 /// </summary>
-public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots slots, IAuditLog audit, TimeProvider time)
+public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots slots, IAuditLog audit, TimeProvider time, DurableTaskClient client, CallbackOptions callbacks)
     : TaskActivity<FinishExecutionRequest, FinishExecutionResponse>
 {
     public const string Name = "FinishTaskExecution";
@@ -297,6 +299,32 @@ public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots
 
         // Always: the attempt may hold a slot, or a place in the line.
         var wake = await slots.ReleaseAsync(input.ExecutionId, 3, CancellationToken.None).ConfigureAwait(false);
+
+        // The run's final outcome (no retry follows) goes to the task's callback, delivered by its own orchestration.
+        if (!retry && task?.CallbackUrl is { Length: > 0 } url && execution is not null)
+        {
+            await StartCallbackAsync(task, execution, url, r).ConfigureAwait(false);
+        }
+
         return new FinishExecutionResponse(retry && task is not null, wake);
+    }
+
+    private async Task StartCallbackAsync(TaskRecord task, ExecutionRecord execution, string url, JobResult? result)
+    {
+        if (execution.CallbackStatus is null)
+        {
+            await tasks.UpsertExecutionAsync(execution with { CallbackStatus = CallbackStatuses.Pending }, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var message = execution.Status == ExecutionStatuses.Completed
+            ? $"the run completed (exit code {result?.ExitCode ?? 0})"
+            : execution.Error ?? (result?.ExitCode is { } code ? $"exit code {code}" : execution.Status);
+        var payload = new CallbackPayload(task.Name, task.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture), execution.ExecutionId, execution.Status, message);
+        var body = JsonSerializer.Serialize(payload, Json);
+        await client.TryScheduleNewAsync(
+            TaskOrchestratorNames.Callback,
+            TaskInstanceIds.Callback(execution.ExecutionId),
+            new CallbackInput(task.TaskId, execution.ExecutionId, url, task.Namespace, body, callbacks.MaxAttempts, callbacks.RetrySeconds, callbacks.TimeoutSeconds),
+            cancellationToken: CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -140,4 +140,7 @@ public static class TaskInstanceIds
     /// <summary>A manual (or immediate) run.</summary>
     public static string ManualRun(long taskId) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"run-{taskId}-m{Guid.NewGuid():N}");
+
+    /// <summary>The delivery of one execution's completion callback.</summary>
+    public static string Callback(string executionId) => "callback-" + executionId;
 }

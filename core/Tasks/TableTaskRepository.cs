@@ -494,6 +494,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ["TimeoutSeconds"] = t.TimeoutSeconds,
         ["Priority"] = t.Priority,
         ["Overlap"] = t.Overlap,
+        ["CallbackUrl"] = t.CallbackUrl,
         ["Status"] = t.Status,
         ["CreatedAt"] = t.CreatedAt,
         ["UpdatedAt"] = t.UpdatedAt,
@@ -521,6 +522,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         TimeoutSeconds = e.GetInt32("TimeoutSeconds"),
         Priority = e.GetString("Priority") ?? TaskPriorities.Normal,
         Overlap = e.GetString("Overlap") ?? OverlapPolicies.Skip,
+        CallbackUrl = e.GetString("CallbackUrl"),
         Status = e.GetString("Status") ?? TaskStatuses.Scheduled,
         CreatedAt = e.GetDateTimeOffset("CreatedAt") ?? default,
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt") ?? default,
@@ -557,6 +559,10 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ["JobId"] = x.JobId,
         ["RunnerId"] = x.RunnerId,
         ["LogBlob"] = x.LogBlob,
+        ["CallbackStatus"] = x.CallbackStatus,
+        ["CallbackAttempts"] = x.CallbackAttempts,
+        ["CallbackError"] = x.CallbackError is { Length: > 2000 } callbackError ? callbackError[..2000] : x.CallbackError,
+        ["CallbackAt"] = x.CallbackAt,
     };
 
     private static ExecutionRecord ExecutionFromEntity(TableEntity e) => new()
@@ -581,5 +587,9 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         JobId = e.GetString("JobId"),
         RunnerId = e.GetString("RunnerId"),
         LogBlob = e.GetString("LogBlob") ?? ExecutionRecord.LogBlobOf(e.GetInt64("TaskId") ?? 0, e.RowKey),
+        CallbackStatus = e.GetString("CallbackStatus"),
+        CallbackAttempts = e.GetInt32("CallbackAttempts") ?? 0,
+        CallbackError = e.GetString("CallbackError"),
+        CallbackAt = e.GetDateTimeOffset("CallbackAt"),
     };
 }

@@ -169,6 +169,9 @@ public sealed record TaskRecord
 
     public string Overlap { get; init; } = OverlapPolicies.Skip;
 
+    /// <summary>Where the outcome of each finished run is POSTed (seed 002's callback payload), or null.</summary>
+    public string? CallbackUrl { get; init; }
+
     public string Status { get; init; } = TaskStatuses.Scheduled;
 
     public DateTimeOffset CreatedAt { get; init; }
@@ -257,6 +260,18 @@ public sealed record ExecutionRecord
 
     /// <summary>The log's blob name in the runner logs container.</summary>
     public required string LogBlob { get; init; }
+
+    /// <summary>The completion callback: <c>pending</c>, <c>delivered</c> or <c>failed</c> (given up); null when the task has none.</summary>
+    public string? CallbackStatus { get; init; }
+
+    /// <summary>Callback attempts made so far.</summary>
+    public int CallbackAttempts { get; init; }
+
+    /// <summary>The last attempt's error (status code or reason), if it failed.</summary>
+    public string? CallbackError { get; init; }
+
+    /// <summary>When the callback was last attempted.</summary>
+    public DateTimeOffset? CallbackAt { get; init; }
 
     /// <summary>The log blob of an execution.</summary>
     public static string LogBlobOf(long taskId, string executionId) =>

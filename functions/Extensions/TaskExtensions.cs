@@ -1,3 +1,4 @@
+using EnvFabric.Activities.Tasks;
 using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Tasks;
 using EnvFabric.Durable;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace EnvFabric.Functions.Extensions;
 
-/// <summary>Registration of the tasks API: repositories, concurrency slots, orchestrations, stats, sampler and retention.</summary>
+/// <summary>Registration of the tasks API: repositories, concurrency slots, orchestrations, callbacks, stats, sampler and retention.</summary>
 public static class TaskExtensions
 {
     public static WebApplicationBuilder AddTasks(this WebApplicationBuilder builder)
@@ -21,6 +22,10 @@ public static class TaskExtensions
         services.TryAddSingleton<TaskStarter>();
         services.TryAddSingleton<TaskStats>();
         services.TryAddSingleton(_ => ReadOptions(configuration));
+        services.TryAddSingleton(sp => sp.GetRequiredService<TaskOptions>().Callbacks);
+        services.TryAddSingleton<CallbackHttp>();
+        services.TryAddSingleton<CallbackSecrets>();
+        services.TryAddSingleton<ICallbackSigner>(sp => sp.GetRequiredService<CallbackSecrets>());
         services.AddDurableTaskRegistrations().AddTaskOrchestrations();
         services.AddHostedService<ResourceSampler>();
         services.AddHostedService<ExecutionRetentionTimer>();
@@ -42,6 +47,9 @@ public static class TaskExtensions
             return value < min || value > max ? throw new InvalidSettingException($"Setting {name}: '{text}' is out of range (use {min} to {max})") : value;
         }
 
+        bool Flag(string name, bool fallback) =>
+            configuration[name] is { Length: > 0 } text ? (bool)SettingValue.Parse("Setting " + name, text, typeof(bool))! : fallback;
+
         var upload = Read("TASK_MAX_UPLOAD_MB", 50, 1, 4096);
         return new TaskOptions
         {
@@ -50,6 +58,13 @@ public static class TaskExtensions
                 MaxExtractedBytes: Read("TASK_MAX_EXTRACTED_MB", 200, 1, 65_536) * 1024L * 1024,
                 MaxEntries: Read("TASK_MAX_ZIP_ENTRIES", 10_000, 1, 1_000_000)),
             HistoryDays = Read("TASK_HISTORY_DAYS", 30, 1, 3650),
+            Callbacks = new CallbackOptions
+            {
+                MaxAttempts = Read("CALLBACK_MAX_ATTEMPTS", 5, 1, 50),
+                RetrySeconds = Read("CALLBACK_RETRY_SECONDS", 10, 1, 3600),
+                TimeoutSeconds = Read("CALLBACK_TIMEOUT_SECONDS", 10, 1, 300),
+                Policy = new CallbackAddressPolicy(Flag("CALLBACK_ALLOW_PRIVATE", false), Flag("CALLBACK_ALLOW_LOOPBACK", true)),
+            },
         };
     }
 }

@@ -12,6 +12,7 @@ public static class TaskOrchestrationRegistration
         return builder
             .AddOrchestrator<TaskRunOrchestrator>(TaskRunOrchestrator.Name)
             .AddOrchestrator<ScheduleOrchestrator>(ScheduleOrchestrator.Name)
+            .AddOrchestrator<CallbackOrchestrator>(CallbackOrchestrator.Name)
             .AddTaskActivities();
     }
 }

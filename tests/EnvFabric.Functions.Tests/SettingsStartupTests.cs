@@ -26,6 +26,9 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("PORT", "70000", "Setting PORT: '70000' is out of range (use 1 to 65535)")]
     [InlineData("AzureWebJobsStorage", "not a connection string", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
     [InlineData("FUNCTIONS_MASTER_KEY", "short", "Setting FUNCTIONS_MASTER_KEY: a value of 5 characters is too short (use at least 16, or leave it empty to generate one)")]
+    [InlineData("TASK_HISTORY_DAYS", "0", "Setting TASK_HISTORY_DAYS: '0' is out of range (use 1 to 3650)")]
+    [InlineData("CALLBACK_MAX_ATTEMPTS", "0", "Setting CALLBACK_MAX_ATTEMPTS: '0' is out of range (use 1 to 50)")]
+    [InlineData("CALLBACK_ALLOW_PRIVATE", "perhaps", "Setting CALLBACK_ALLOW_PRIVATE: 'perhaps' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
     public async Task Host_WrongSetting_StopsWithOneLineNamingIt(string setting, string value, string expected)
     {
         using var data = new TempDirectory("envfabric-settings");
