@@ -1,7 +1,7 @@
-using System.Text.Json;
 using EnvFabric.Activities.Tasks;
 using EnvFabric.Core.Audit;
 using EnvFabric.Functions.Auth;
+using EnvFabric.Functions.Http;
 using Microsoft.AspNetCore.Mvc;
 
 namespace EnvFabric.Functions;
@@ -34,8 +34,6 @@ public sealed class CallbackSecretServices
 /// </summary>
 public static class CallbackFunctions
 {
-    private static readonly JsonSerializerOptions AuditJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public static RouteGroupBuilder MapCallbackFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
@@ -49,13 +47,13 @@ public static class CallbackFunctions
     {
         ArgumentNullException.ThrowIfNull(s);
         var ns = Target(s, @namespace);
-        if (!NamespaceAccess.CanAct(s.Context.User, ns))
+        if (Refuse(s, ns) is { } refused)
         {
-            return NamespaceAccess.Forbidden(s.Context, $"You do not have access to namespace '{ns}'");
+            return refused;
         }
 
         var secret = await s.Secrets.GetAsync(ns, s.Context.RequestAborted);
-        await AuditAsync(s, "read", ns);
+        await s.AuditTrail.WriteQuietlyAsync(s.Context, s.Now, "callback-secret.read", ns, new { @namespace = ns });
         return TypedResults.Ok(View(ns, secret));
     }
 
@@ -63,43 +61,21 @@ public static class CallbackFunctions
     {
         ArgumentNullException.ThrowIfNull(s);
         var ns = Target(s, @namespace);
-        if (!NamespaceAccess.CanAct(s.Context.User, ns))
+        if (Refuse(s, ns) is { } refused)
         {
-            return NamespaceAccess.Forbidden(s.Context, $"You do not have access to namespace '{ns}'");
+            return refused;
         }
 
         var secret = await s.Secrets.RotateAsync(ns, s.Context.RequestAborted);
-        await AuditAsync(s, "rotate", ns);
+        await s.AuditTrail.WriteQuietlyAsync(s.Context, s.Now, "callback-secret.rotate", ns, new { @namespace = ns });
         return TypedResults.Ok(View(ns, secret));
     }
+
+    private static IResult? Refuse(CallbackSecretServices s, string ns) =>
+        NamespaceAccess.CanAct(s.Context.User, ns) ? null : NamespaceAccess.Forbidden(s.Context, $"You do not have access to namespace '{ns}'");
 
     private static string Target(CallbackSecretServices s, string? requested) =>
         requested is { Length: > 0 } ? requested : NamespaceAccess.NamespaceOf(s.Context.User) ?? NamespaceAccess.DefaultNamespace;
 
     private static CallbackSecretView View(string ns, string secret) => new(ns, secret, SendCallbackActivity.SignatureHeader, "sha256=HMAC-SHA256(key = the secret's UTF-8 bytes, message = the raw request body), hex");
-
-    private static async Task AuditAsync(CallbackSecretServices s, string operation, string ns)
-    {
-        try
-        {
-            await s.AuditTrail.WriteAsync(
-                new AuditRecord
-                {
-                    Id = $"callback-secret-{Guid.NewGuid():N}",
-                    At = s.Now.GetUtcNow(),
-                    Operation = "callback-secret." + operation,
-                    Environment = "",
-                    Who = NamespaceAccess.KeyNameOf(s.Context.User) ?? "anonymous",
-                    ClientIp = s.Context.Connection.RemoteIpAddress?.ToString() ?? "",
-                    Inputs = JsonSerializer.Serialize(new { @namespace = ns }, AuditJson),
-                    Outcome = "succeeded",
-                    OperationId = ns,
-                },
-                CancellationToken.None);
-        }
-        catch (AuditWriteException)
-        {
-            // The secret was read or rotated; an audit outage shows in the health check.
-        }
-    }
 }

@@ -43,8 +43,6 @@ public sealed class V2TemplateServices
 /// </summary>
 public static class V2TemplateFunctions
 {
-    private static readonly JsonSerializerOptions AuditJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public static RouteGroupBuilder MapV2TemplateFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
@@ -103,7 +101,7 @@ public static class V2TemplateFunctions
             return ErrorBodies.V2(StatusCodes.Status409Conflict, V2Codes.InvalidArgument, $"template '{body.Name}' already exists");
         }
 
-        await AuditAsync(s, "create", added);
+        await s.AuditLog.WriteQuietlyAsync(s.Context, s.Clock, "template.create", added.Name, new { id = added.Id, name = added.Name, type = added.Type, title = added.Title });
         return V2Results.Ok(new { id = added.Id, name = added.Name }, StatusCodes.Status201Created);
     }
 
@@ -144,7 +142,7 @@ public static class V2TemplateFunctions
             return ErrorBodies.V2(StatusCodes.Status409Conflict, V2Codes.InvalidArgument, $"template '{name}' changed while it was being updated; read it again");
         }
 
-        await AuditAsync(s, "update", replaced);
+        await s.AuditLog.WriteQuietlyAsync(s.Context, s.Clock, "template.update", replaced.Name, new { id = replaced.Id, name = replaced.Name, type = replaced.Type, title = replaced.Title });
         return V2Results.Ok(new { id = replaced.Id, name = replaced.Name });
     }
 
@@ -259,29 +257,4 @@ public static class V2TemplateFunctions
         NamespaceAccess.IsAdmin(s.Context.User) ? null : ErrorBodies.V2(StatusCodes.Status403Forbidden, V2Codes.InvalidArgument, "templates are shared by the deployment: changing one takes an admin key");
 
     private static V2TemplateView View(JobTemplate t) => new(t.Id, t.Name, t.Title, t.Schema, t.Type, t.Extra, t.CreateTime, t.UpdateTime, t.CreatedBy);
-
-    private static async Task AuditAsync(V2TemplateServices s, string operation, JobTemplate template)
-    {
-        try
-        {
-            await s.AuditLog.WriteAsync(
-                new AuditRecord
-                {
-                    Id = $"template-{Guid.NewGuid():N}",
-                    At = s.Clock.GetUtcNow(),
-                    Operation = "template." + operation,
-                    Environment = "",
-                    Who = NamespaceAccess.KeyNameOf(s.Context.User) ?? "anonymous",
-                    ClientIp = s.Context.Connection.RemoteIpAddress?.ToString() ?? "",
-                    Inputs = JsonSerializer.Serialize(new { id = template.Id, name = template.Name, type = template.Type, title = template.Title }, AuditJson),
-                    Outcome = "succeeded",
-                    OperationId = template.Name,
-                },
-                CancellationToken.None);
-        }
-        catch (AuditWriteException)
-        {
-            // The template is stored; an audit outage shows in the health check.
-        }
-    }
 }
