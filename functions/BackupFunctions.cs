@@ -44,8 +44,7 @@ public static partial class BackupFunctions
             .WithName("DeleteBackup")
             .WithSummary("Deletes one stored backup.");
         group.MapPost("/restore", Restore)
-            .Accepts<RestoreRequest>("application/json")
-            .Accepts<IFormFile>("multipart/form-data")
+            .Accepts<RestoreRequest>("application/json", "multipart/form-data")
             .Produces<RestoreResponse>()
             .Produces<CondaError>(StatusCodes.Status400BadRequest)
             .Produces<CondaError>(StatusCodes.Status404NotFound)
