@@ -121,6 +121,9 @@ internal static partial class BackupLog
     [LoggerMessage(EventId = 1901, Level = LogLevel.Warning, Message = "Restore of {Source} refused: {Reason}")]
     public static partial void RestoreRefused(this ILogger logger, string source, string reason);
 
+    [LoggerMessage(EventId = 1903, Level = LogLevel.Error, Message = "Restore of {Source} failed after verification")]
+    public static partial void RestoreFailed(this ILogger logger, Exception exception, string source);
+
     [LoggerMessage(EventId = 1902, Level = LogLevel.Information, Message = "Backup {BackupId} restored: {Tables} tables, {Files} files; {SchedulesStarted} schedules started, {SchedulesEnded} ended")]
     public static partial void Restored(this ILogger logger, string backupId, int tables, int files, int schedulesStarted, int schedulesEnded);
 }

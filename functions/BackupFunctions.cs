@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Azure;
 using EnvFabric.Core.Audit;
 using EnvFabric.Core.Backup;
 using EnvFabric.Functions.Auth;
@@ -177,8 +178,24 @@ public static partial class BackupFunctions
                     await AuditAsync(s, "system.restore", source, "failed", clock, new { source }, ex.Message);
                     return ErrorBodies.Conda(StatusCodes.Status422UnprocessableEntity, "Backup refused", ex.Message);
                 }
+                catch (Exception ex) when (ex is RequestFailedException or IOException or UnauthorizedAccessException)
+                {
+                    // Verified, then failed while writing: some tables or files may be restored already.
+                    s.Logger.RestoreFailed(ex, source);
+                    await AuditAsync(s, "system.restore", source, "failed", clock, new { source }, ex.Message);
+                    return ErrorBodies.Conda(StatusCodes.Status500InternalServerError, "Restore failed", $"The archive was verified but writing it failed, so the restore may be partial; run it again: {ex.Message}");
+                }
 
-                schedules = await s.Schedules.SyncAsync(s.Aborted);
+                try
+                {
+                    schedules = await s.Schedules.SyncAsync(s.Aborted);
+                }
+                catch (Exception ex) when (ex is RequestFailedException or InvalidOperationException)
+                {
+                    s.Logger.RestoreFailed(ex, source);
+                    await AuditAsync(s, "system.restore", result.BackupId, "failed", clock, new { source, tables = result.Tables.Count, files = result.Files }, ex.Message);
+                    return ErrorBodies.Conda(StatusCodes.Status500InternalServerError, "Schedules not re-created", $"Backup '{result.BackupId}' was restored, but re-creating the task schedules failed; run the restore again: {ex.Message}");
+                }
             }
             finally
             {
