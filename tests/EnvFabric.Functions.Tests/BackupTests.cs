@@ -224,6 +224,28 @@ public sealed class BackupTests(AzuriteFixture azurite)
         Assert.Contains("system.backup.delete", operations);
     }
 
+    [Fact]
+    public async Task OpenApi_BackupRoutes_DocumentedUnderTheirTagWithTheKeySchemes()
+    {
+        using var factory = new FunctionsFactory(azurite);
+        using var client = factory.CreateKeyedClient(key: null);
+
+        using var document = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+
+        var paths = document.RootElement.GetProperty("paths");
+        foreach (var (path, method) in new[] { ("/api/system/backup", "post"), ("/api/system/backups", "get"), ("/api/system/backups/{id}", "get"), ("/api/system/backups/{id}", "delete"), ("/api/system/restore", "post") })
+        {
+            Assert.True(paths.TryGetProperty(path, out var item) && item.TryGetProperty(method, out var operation), $"{method} {path} documented");
+            Assert.Equal("Backup", operation.GetProperty("tags")[0].GetString());
+            Assert.False(string.IsNullOrEmpty(operation.GetProperty("summary").GetString()));
+            Assert.True(operation.TryGetProperty("security", out _), $"{method} {path} needs a key");
+        }
+
+        var restore = paths.GetProperty("/api/system/restore").GetProperty("post");
+        Assert.True(restore.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
+        Assert.True(restore.GetProperty("responses").TryGetProperty("422", out _));
+    }
+
     private static AuditRecord Row(string id) => new()
     {
         Id = id,
