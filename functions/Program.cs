@@ -15,6 +15,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddEnvironments();
     builder.AddTasks();
     builder.AddV2();
+    builder.AddBackup();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -38,6 +39,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapCallbackFunctions();
     root.MapV2TemplateFunctions();
     root.MapFabricEnvironmentFunctions();
+    root.MapBackupFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();
 

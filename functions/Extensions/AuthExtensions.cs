@@ -32,7 +32,7 @@ public static class AuthExtensions
         services.AddDataProtection().SetApplicationName("EnvFabric");
         services.AddOptions<KeyManagementOptions>()
             .Configure<StorageAccount, StorageNames>((o, storage, names) =>
-                o.XmlRepository = new BlobXmlRepository(storage.Blobs.GetBlobContainerClient(names.Container("dataprotection"))));
+                o.XmlRepository = new BlobXmlRepository(storage.Blobs.GetBlobContainerClient(names.Container(Core.Backup.BackupService.KeyRingContainer))));
 
         services.AddAuthentication(AuthPolicies.Scheme)
             .AddPolicyScheme(AuthPolicies.Scheme, "Function key or session", o =>
