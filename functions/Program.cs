@@ -14,6 +14,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddDurableTaskHost();
     builder.AddEnvironments();
     builder.AddTasks();
+    builder.AddProjects();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -31,6 +32,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapCondaEnvironmentFunctions();
     root.MapAuditFunctions();
     root.MapTaskFunctions();
+    root.MapProjectFunctions();
     root.MapFabricEnvironmentFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();
