@@ -136,7 +136,7 @@ public sealed class TableProjectRepository(StorageAccount storage, StorageNames 
         var found = new List<ProjectTaskReference>();
         try
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {"task"} and {TaskProjectProperty} eq {name}");
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {"task"} and Project eq {name}");
             await foreach (var row in _tasks.QueryAsync<TableEntity>(filter, select: ["RowKey", "TaskId", "Name"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (row.GetInt64("TaskId") is { } id)
