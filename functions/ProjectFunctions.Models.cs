@@ -24,7 +24,9 @@ public sealed class ProjectServices
     public required DataPaths Paths { get; init; }
 
     [FromServices]
-    public required ProjectOptions Options { get; init; }
+    public required Microsoft.Extensions.Options.IOptions<ProjectOptions> Settings { get; init; }
+
+    public ProjectOptions Options => Settings.Value;
 
     [FromServices]
     public required TimeProvider Time { get; init; }

@@ -18,7 +18,15 @@ public static class ProjectExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IProjectRepository, TableProjectRepository>();
         services.TryAddSingleton<ProjectLocks>();
-        services.TryAddSingleton(_ => ReadOptions(configuration));
+        // Read when the host starts (ValidateOnStart), so a wrong PROJECT_MAX_EDIT_KB stops it with one line.
+        services.AddOptions<ProjectOptions>()
+            .Configure(o =>
+            {
+                var read = ReadOptions(configuration);
+                o.Upload = read.Upload;
+                o.MaxEditBytes = read.MaxEditBytes;
+            })
+            .ValidateOnStart();
         return builder;
     }
 
@@ -49,10 +57,10 @@ public static class ProjectExtensions
 public sealed class ProjectOptions
 {
     /// <summary>Upload and ZIP limits, shared with task uploads.</summary>
-    public Core.Tasks.UploadLimits Upload { get; init; } = new();
+    public Core.Tasks.UploadLimits Upload { get; set; } = new();
 
     /// <summary>Largest file the editor reads or writes (PROJECT_MAX_EDIT_KB, default 1024).</summary>
-    public int MaxEditBytes { get; init; } = 1024 * 1024;
+    public int MaxEditBytes { get; set; } = 1024 * 1024;
 }
 
 /// <summary>
