@@ -16,6 +16,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddTasks();
     builder.AddV2();
     builder.AddBackup();
+    builder.AddProjects();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -38,6 +39,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapTaskFunctions();
     root.MapCallbackFunctions();
     root.MapV2TemplateFunctions();
+    root.MapProjectFunctions();
     root.MapFabricEnvironmentFunctions();
     root.MapBackupFunctions();
     app.MapOpenApiFunctions();

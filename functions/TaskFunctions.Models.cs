@@ -21,6 +21,9 @@ public sealed class TaskServices
     public required IEnvironmentRepository Environments { get; init; }
 
     [FromServices]
+    public required Core.Projects.IProjectRepository Projects { get; init; }
+
+    [FromServices]
     public required TaskStarter Starter { get; init; }
 
     [FromServices]
@@ -125,7 +128,8 @@ public sealed record TaskView(
     string Overlap,
     string? CallbackUrl,
     string? LastExecutionId,
-    IReadOnlyList<string>? Executions);
+    IReadOnlyList<string>? Executions,
+    string? Project = null);
 
 /// <summary>One row of <c>GET /api/tasks</c>.</summary>
 public sealed record TaskListItem(
@@ -140,7 +144,8 @@ public sealed record TaskListItem(
     double? LastRunDurationFormatted,
     string? CompletedAt,
     string Priority,
-    string TriggerType);
+    string TriggerType,
+    string? Project = null);
 
 /// <summary>One execution in <c>execution_history</c> and <c>latest_execution</c>.</summary>
 public sealed record ExecutionView(

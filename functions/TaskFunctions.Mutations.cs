@@ -32,6 +32,7 @@ public sealed record TaskUpdateRequest
 
     /// <summary>A new callback URL; an empty string removes it.</summary>
     public string? CallbackUrl { get; init; }
+    public string? Project { get; init; }
 }
 
 public static partial class TaskFunctions
@@ -54,10 +55,22 @@ public static partial class TaskFunctions
             return unreadable!;
         }
 
+        // A task runs either its own uploaded script or in a project: exactly one of the two.
         var file = form.Files.GetFile("script_file");
-        if (file is null)
+        var projectName = Field(form, "project");
+        if (file is not null && projectName is not null)
         {
-            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "No script file provided", "script_file is required");
+            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Invalid task parameters", "give either script_file or project, not both");
+        }
+
+        if (file is null && projectName is null)
+        {
+            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "No script file provided", "script_file (or project) is required");
+        }
+
+        if (projectName is not null && Core.Projects.ProjectName.Validate(projectName) is { } projectError)
+        {
+            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Invalid project name", projectError);
         }
 
         var envName = Field(form, "conda_env");
@@ -81,7 +94,7 @@ public static partial class TaskFunctions
             return ErrorBodies.Conda(StatusCodes.Status400BadRequest, triggerError.Message, triggerError.Error);
         }
 
-        var name = Field(form, "task_name") ?? Path.GetFileNameWithoutExtension(file.FileName);
+        var name = Field(form, "task_name") ?? (file is null ? projectName : Path.GetFileNameWithoutExtension(file.FileName));
         if (ValidateName(name) is { } nameError)
         {
             return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Invalid task name", nameError);
@@ -131,6 +144,11 @@ public static partial class TaskFunctions
             return NamespaceAccess.Forbidden(s.Context, "You do not have permission to create tasks in this namespace");
         }
 
+        if (projectName is not null && await ProjectInNamespaceAsync(projectName, ns, s) is { } projectMissing)
+        {
+            return projectMissing;
+        }
+
         var environment = await s.Environments.GetAsync(envName, s.Aborted);
         var explicitReuse = Field(form, "reuse_env") is not null;
         if (environment is null && reuse == true)
@@ -143,18 +161,21 @@ public static partial class TaskFunctions
             return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Environment not found", $"The specified conda environment '{envName}' does not exist");
         }
 
-        // Stage the upload before anything is recorded: a refused file leaves nothing behind.
+        // Stage the upload before anything is recorded: a refused file leaves nothing behind. A project task has none.
         Directory.CreateDirectory(s.Paths.Scripts);
         var staging = Path.Combine(s.Paths.Scripts, ".staging-" + Guid.NewGuid().ToString("N"));
-        UploadResult upload;
-        try
+        var upload = new UploadResult([], null);
+        if (file is not null)
         {
-            await using var content = file.OpenReadStream();
-            upload = await TaskUpload.StageAsync(content, file.FileName, staging, s.Options.Upload, s.Aborted);
-        }
-        catch (UploadException ex)
-        {
-            return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Failed to process uploaded file", ex.Message);
+            try
+            {
+                await using var content = file.OpenReadStream();
+                upload = await TaskUpload.StageAsync(content, file.FileName, staging, s.Options.Upload, s.Aborted);
+            }
+            catch (UploadException ex)
+            {
+                return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Failed to process uploaded file", ex.Message);
+            }
         }
 
         try
@@ -199,6 +220,7 @@ public static partial class TaskFunctions
                 Name = name!,
                 Namespace = ns,
                 Environment = envName,
+                Project = projectName,
                 Command = command,
                 Requirements = requirements,
                 Trigger = trigger.Trigger!,
@@ -215,7 +237,11 @@ public static partial class TaskFunctions
             };
             try
             {
-                TaskUpload.Commit(staging, s.ScriptDirectory(taskId));
+                if (file is not null)
+                {
+                    TaskUpload.Commit(staging, s.ScriptDirectory(taskId));
+                }
+
                 var (outcome, saved) = await s.Tasks.AddAsync(record, s.Aborted);
                 if (outcome != TaskSaveOutcome.Saved)
                 {
@@ -245,7 +271,7 @@ public static partial class TaskFunctions
                 await s.Starter.EnsureScheduleAsync(record, s.Aborted);
             }
 
-            await AuditAsync(s, "create", record, "succeeded", new { task_id = taskId, task_name = name, conda_env = envName, command, trigger = record.Trigger, files = upload.Files.Count });
+            await AuditAsync(s, "create", record, "succeeded", new { task_id = taskId, task_name = name, conda_env = envName, project = projectName, command, trigger = record.Trigger, files = upload.Files.Count });
             return TypedResults.Json(
                 new TaskCreated(true, "Task scheduled successfully", View(record), environmentMessage, null) with { ExecutionId = runId },
                 statusCode: StatusCodes.Status201Created);
@@ -321,6 +347,25 @@ public static partial class TaskFunctions
             return invalid("script must not be empty");
         }
 
+        var projectName = body.Project ?? task.Project;
+        if (body.Script is not null && projectName is not null)
+        {
+            return invalid($"the task runs in project '{projectName}': edit the project's files (/api/projects/{projectName}/files) instead of its script");
+        }
+
+        if (body.Project is not null)
+        {
+            if (Core.Projects.ProjectName.Validate(body.Project) is { } projectError)
+            {
+                return invalid(projectError);
+            }
+
+            if (await ProjectInNamespaceAsync(body.Project, task.Namespace, s) is { } projectMissing)
+            {
+                return projectMissing;
+            }
+        }
+
         if (body.Requirements is not null && ValidateRequirements(body.Requirements) is { } requirementsError)
         {
             return invalid(requirementsError);
@@ -378,6 +423,7 @@ public static partial class TaskFunctions
             {
                 Name = body.TaskName ?? t.Name,
                 Environment = environmentName,
+                Project = projectName,
                 Command = body.Command ?? t.Command,
                 Requirements = body.Requirements ?? t.Requirements,
                 Priority = body.Priority ?? t.Priority,
@@ -431,6 +477,12 @@ public static partial class TaskFunctions
         if (task is null)
         {
             return missing!;
+        }
+
+        if (task.Project is { } project)
+        {
+            return ErrorBodies.Conda(
+                StatusCodes.Status400BadRequest, "Task script cannot be updated", $"The task runs in project '{project}': edit the project's files (/api/projects/{project}/files) or re-upload the project instead");
         }
 
         if (!s.Context.Request.HasFormContentType)
@@ -505,6 +557,15 @@ public static partial class TaskFunctions
     }
 
     // --- helpers ---
+
+    /// <summary>Null when the project exists in the task's namespace, else seed 003's 400 (another namespace's project is not revealed).</summary>
+    private static async Task<IResult?> ProjectInNamespaceAsync(string project, string ns, TaskServices s)
+    {
+        var found = await s.Projects.GetAsync(project, s.Aborted);
+        return found is not null && string.Equals(found.Namespace, ns, StringComparison.Ordinal)
+            ? null
+            : ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Project not found", $"The specified project '{project}' does not exist in namespace '{ns}'");
+    }
 
     /// <summary>The multipart form within the upload limit, or seed 003's "Failed to process uploaded file".</summary>
     private static async Task<(IFormCollection? Form, IResult? Error)> ReadFormAsync(TaskServices s)

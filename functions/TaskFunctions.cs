@@ -292,7 +292,7 @@ public static partial class TaskFunctions
     internal static TaskView View(TaskRecord t, IReadOnlyList<string>? executions = null) => new(
         t.TaskId,
         t.Name,
-        Path.Combine("scripts", t.TaskId.ToString(CultureInfo.InvariantCulture)) + "/",
+        ScriptPath(t),
         t.Environment,
         t.Status,
         Date(t.CreatedAt)!,
@@ -317,11 +317,16 @@ public static partial class TaskFunctions
         t.Overlap,
         t.CallbackUrl,
         t.LastExecutionId,
-        executions);
+        executions,
+        t.Project);
+
+    /// <summary>Where the task's command runs, relative to DATA_ROOT: its script directory, or its project (whose work_dir is resolved at run time).</summary>
+    private static string ScriptPath(TaskRecord t) =>
+        t.Project is { } project ? Core.Projects.ProjectRecord.DirectoryOf(project) + "/" : Path.Combine("scripts", t.TaskId.ToString(CultureInfo.InvariantCulture)) + "/";
 
     private static TaskListItem ListItem(TaskRecord t) => new(
         t.TaskId, t.Name, t.Status, t.Environment, Date(t.CreatedAt)!, t.Trigger.CronExpression, Date(t.NextRunAt), Date(t.LastRunAt), t.LastRunDuration,
-        Date(t.CompletedAt), t.Priority, JsonSerializer.Serialize(t.Trigger.Kind).Trim('"'));
+        Date(t.CompletedAt), t.Priority, JsonSerializer.Serialize(t.Trigger.Kind).Trim('"'), t.Project);
 
     private static ExecutionView View(ExecutionRecord e, string? logs) => new(
         e.ExecutionId, e.Attempt, e.Trigger, Date(e.StartTime), Date(e.EndTime), e.Status, e.Duration, e.PeakMemoryMb, e.AvgMemoryMb, e.CpuSeconds, e.ExitCode, e.Error,

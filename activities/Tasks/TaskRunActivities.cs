@@ -2,6 +2,7 @@ using System.Text.Json;
 using EnvFabric.Core.Audit;
 using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Environments;
+using EnvFabric.Core.Projects;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Tasks;
 using EnvFabric.Durable.Client;
@@ -16,7 +17,7 @@ namespace EnvFabric.Activities.Tasks;
 /// <c>skipped</c> (overlap <c>skip</c>). Re-running it keeps an existing row.
 /// </summary>
 public sealed class PrepareTaskExecutionActivity(
-    ITaskRepository tasks, IEnvironmentRepository environments, TaskSlots slots, IRunnerJobQueue queue, IRunnerControl control, DataPaths paths, TimeProvider time)
+    ITaskRepository tasks, IEnvironmentRepository environments, IProjectRepository projects, TaskSlots slots, IRunnerJobQueue queue, IRunnerControl control, DataPaths paths, TimeProvider time)
     : TaskActivity<PrepareExecutionRequest, ExecutionPlan>
 {
     public const string Name = "PrepareTaskExecution";
@@ -102,6 +103,17 @@ public sealed class PrepareTaskExecutionActivity(
             return plan with { Proceed = false, Reason = $"Environment '{task.Environment}' not found", RecordedStatus = ExecutionStatuses.Queued };
         }
 
+        if (task.Project is { } projectName)
+        {
+            var (directories, refusal) = await ProjectDirectoriesAsync(projectName).ConfigureAwait(false);
+            if (refusal is not null)
+            {
+                return plan with { Proceed = false, Reason = refusal, RecordedStatus = ExecutionStatuses.Queued };
+            }
+
+            plan = plan with { WorkingDirectory = directories.Work, OutputDirectory = directories.Output };
+        }
+
         // The usual case, a free slot: take it and dispatch now, saving the orchestration two round trips.
         if (input.Fast is { } fast)
         {
@@ -116,6 +128,40 @@ public sealed class PrepareTaskExecutionActivity(
         }
 
         return plan;
+    }
+
+    /// <summary>
+    /// A project task's working directory (the project's work_dir) and output folder, which is created now. Both are
+    /// checked again as the API checked them, since the project's files may have changed since.
+    /// </summary>
+    private async Task<((string Work, string? Output) Directories, string? Refusal)> ProjectDirectoriesAsync(string name)
+    {
+        var project = await projects.GetAsync(name, CancellationToken.None).ConfigureAwait(false);
+        var root = Path.Combine(paths.Projects, name);
+        if (project is null || !Directory.Exists(root))
+        {
+            return (default, $"Project '{name}' not found");
+        }
+
+        var (work, workError) = ProjectPath.Resolve(root, project.WorkDir);
+        if (work is null || !Directory.Exists(work))
+        {
+            return (default, $"the work_dir '{project.WorkDir}' of project '{name}' " + (workError ?? "does not exist"));
+        }
+
+        if (project.OutputDir is null)
+        {
+            return ((work, null), null);
+        }
+
+        var (output, outputError) = ProjectPath.Resolve(root, project.OutputDir);
+        if (output is null || File.Exists(output))
+        {
+            return (default, $"the output_dir '{project.OutputDir}' of project '{name}' " + (outputError ?? "is a file"));
+        }
+
+        Directory.CreateDirectory(output);
+        return ((work, output), null);
     }
 }
 
@@ -202,6 +248,7 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
                 TaskId = input.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ExecutionId = input.ExecutionId,
                 ProgressEvents = false,
+                EnvironmentVariables = plan.OutputDirectory is { } output ? new Dictionary<string, string> { [ProjectRecord.OutputDirectoryVariable] = output } : new Dictionary<string, string>(),
             },
             CancellationToken.None).ConfigureAwait(false);
     }

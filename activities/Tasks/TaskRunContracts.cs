@@ -47,6 +47,9 @@ public sealed record ExecutionPlan
 
     public string WorkingDirectory { get; init; } = "";
 
+    /// <summary>A project task's output folder (absolute), created before the run and given as <c>ENVFABRIC_OUTPUT_DIR</c>; null = none.</summary>
+    public string? OutputDirectory { get; init; }
+
     public string Command { get; init; } = "";
 
     public int? TimeoutSeconds { get; init; }

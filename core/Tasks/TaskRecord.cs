@@ -158,6 +158,9 @@ public sealed record TaskRecord
     /// <summary>The requirements text given with the task, if any.</summary>
     public string? Requirements { get; init; }
 
+    /// <summary>The project the task runs in (in its work_dir) instead of an uploaded script; null = its own script directory.</summary>
+    public string? Project { get; init; }
+
     public TaskTrigger Trigger { get; init; } = new() { Kind = TriggerKind.Now };
 
     public RetryPolicySettings Retry { get; init; } = new();

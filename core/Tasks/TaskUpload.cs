@@ -23,6 +23,15 @@ public sealed record UploadLimits(
 /// <c>.py</c> file; null when there is none or several.</param>
 public sealed record UploadResult(IReadOnlyList<string> Files, string? DetectedEntryPoint);
 
+/// <summary>How a ZIP archive is laid out on extraction.</summary>
+/// <param name="KeepTopFolder">Keep a single top-level folder as it is (projects) instead of stripping it (task scripts).</param>
+/// <param name="CheckPath">An extra check of every extracted path (relative, <c>/</c> separators): null to accept, else the reason.</param>
+public sealed record ArchiveExtraction(bool KeepTopFolder = false, Func<string, string?>? CheckPath = null)
+{
+    /// <summary>Seed 003's task ZIPs: a single top-level folder is stripped.</summary>
+    public static ArchiveExtraction TaskScripts { get; } = new();
+}
+
 /// <summary>An upload was refused; the message is the <c>error</c> of seed 003's "Failed to process uploaded file".</summary>
 public sealed class UploadException : Exception
 {
@@ -69,7 +78,22 @@ public static class TaskUpload
     /// </summary>
     /// <exception cref="UploadException">The upload was refused; <paramref name="stagingDirectory"/> no longer exists.</exception>
     /// <exception cref="IOException"><paramref name="stagingDirectory"/> exists and is not empty (it is left alone).</exception>
-    public static async Task<UploadResult> StageAsync(Stream content, string fileName, string stagingDirectory, UploadLimits limits, CancellationToken ct)
+    public static Task<UploadResult> StageAsync(Stream content, string fileName, string stagingDirectory, UploadLimits limits, CancellationToken ct) =>
+        StageCoreAsync(content, fileName, stagingDirectory, limits, ArchiveExtraction.TaskScripts, scriptsAllowed: true, ct);
+
+    /// <summary>
+    /// Like <see cref="StageAsync"/> for a ZIP archive only (a <c>.py</c> file is refused as not being one), extracted
+    /// as <paramref name="extraction"/> says: with its single top-level folder kept or stripped, and every extracted
+    /// path passed through its extra check.
+    /// </summary>
+    /// <exception cref="UploadException">The upload was refused; <paramref name="stagingDirectory"/> no longer exists.</exception>
+    /// <exception cref="IOException"><paramref name="stagingDirectory"/> exists and is not empty (it is left alone).</exception>
+    public static Task<UploadResult> StageArchiveAsync(
+        Stream content, string fileName, string stagingDirectory, UploadLimits limits, ArchiveExtraction extraction, CancellationToken ct) =>
+        StageCoreAsync(content, fileName, stagingDirectory, limits, extraction ?? throw new ArgumentNullException(nameof(extraction)), scriptsAllowed: false, ct);
+
+    private static async Task<UploadResult> StageCoreAsync(
+        Stream content, string fileName, string stagingDirectory, UploadLimits limits, ArchiveExtraction extraction, bool scriptsAllowed, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(fileName);
@@ -86,9 +110,9 @@ public static class TaskUpload
         try
         {
             var name = ClientFileName(fileName, limits);
-            return name.EndsWith(".py", StringComparison.OrdinalIgnoreCase)
+            return scriptsAllowed && name.EndsWith(".py", StringComparison.OrdinalIgnoreCase)
                 ? await StageScriptAsync(content, name, staging, limits, ct).ConfigureAwait(false)
-                : await StageArchiveAsync(content, name, staging, limits, ct).ConfigureAwait(false);
+                : await StageZipAsync(content, name, staging, limits, extraction, scriptsAllowed, ct).ConfigureAwait(false);
         }
         catch
         {
@@ -218,7 +242,8 @@ public static class TaskUpload
         return new UploadResult([name], name);
     }
 
-    private static async Task<UploadResult> StageArchiveAsync(Stream content, string name, string staging, UploadLimits limits, CancellationToken ct)
+    private static async Task<UploadResult> StageZipAsync(
+        Stream content, string name, string staging, UploadLimits limits, ArchiveExtraction extraction, bool scriptsAllowed, CancellationToken ct)
     {
         // ZipArchive needs a seekable stream; the upload is spooled to a temporary file that goes away on close.
         var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"envfabric-upload-{Guid.NewGuid():N}.zip"), FileMode.CreateNew,
@@ -245,7 +270,7 @@ public static class TaskUpload
             await spool.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
             if (!magic.AsSpan().SequenceEqual(ZipMagic) && !magic.AsSpan().SequenceEqual(EmptyZipMagic))
             {
-                throw new UploadException(name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
+                throw new UploadException(!scriptsAllowed || name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)
                     ? $"'{name}' is not a ZIP archive (it does not start with the ZIP signature)"
                     : $"'{name}' is neither a Python script (.py) nor a ZIP archive");
             }
@@ -263,7 +288,7 @@ public static class TaskUpload
 
             await using (archive.ConfigureAwait(false))
             {
-                return await ExtractAsync(archive, staging, limits, ct).ConfigureAwait(false);
+                return await ExtractAsync(archive, staging, limits, extraction, ct).ConfigureAwait(false);
             }
         }
     }
@@ -278,7 +303,7 @@ public static class TaskUpload
 
     private sealed record Entry(ZipArchiveEntry Source, string[] Segments, bool IsDirectory);
 
-    private static async Task<UploadResult> ExtractAsync(ZipArchive archive, string staging, UploadLimits limits, CancellationToken ct)
+    private static async Task<UploadResult> ExtractAsync(ZipArchive archive, string staging, UploadLimits limits, ArchiveExtraction extraction, CancellationToken ct)
     {
         if (archive.Entries.Count > limits.MaxEntries)
         {
@@ -311,7 +336,7 @@ public static class TaskUpload
             throw new UploadException($"The ZIP archive expands to more than the limit of {limits.MaxExtractedBytes} bytes");
         }
 
-        var strip = SingleTopFolder(entries) ? 1 : 0;
+        var strip = !extraction.KeepTopFolder && SingleTopFolder(entries) ? 1 : 0;
         var files = new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase);
         var directories = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var entry in entries)
@@ -343,6 +368,17 @@ public static class TaskUpload
             if (directories.TryGetValue(path, out var other))
             {
                 throw new UploadException($"The ZIP entry {Show(files[path].Source.FullName)} is a file, but {Show(other)} needs it to be a directory");
+            }
+        }
+
+        if (extraction.CheckPath is { } check)
+        {
+            foreach (var path in directories.Keys.Concat(files.Keys))
+            {
+                if (check(path) is { } refusal)
+                {
+                    throw new UploadException($"The ZIP entry {Show(path)} is refused: {refusal}");
+                }
             }
         }
 

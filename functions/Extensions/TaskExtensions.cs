@@ -18,6 +18,7 @@ public static class TaskExtensions
         var configuration = builder.Configuration;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITaskRepository, TableTaskRepository>();
+        services.TryAddSingleton<Core.Projects.IProjectRepository, Core.Projects.TableProjectRepository>();
         services.TryAddSingleton<TaskSlots>();
         services.TryAddSingleton<TaskStarter>();
         services.TryAddSingleton<TaskStats>();
