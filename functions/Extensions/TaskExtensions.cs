@@ -19,6 +19,7 @@ public static class TaskExtensions
         services.TryAddSingleton<ITaskRepository, TableTaskRepository>();
         services.TryAddSingleton<TaskSlots>();
         services.TryAddSingleton<TaskStarter>();
+        services.TryAddSingleton<TaskRunRepair>();
         services.TryAddSingleton<TaskStats>();
         services.TryAddSingleton(_ => ReadOptions(configuration));
         services.AddDurableTaskRegistrations().AddTaskOrchestrations();
