@@ -14,6 +14,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddDurableTaskHost();
     builder.AddEnvironments();
     builder.AddTasks();
+    builder.AddConsistency();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -32,6 +33,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapAuditFunctions();
     root.MapTaskFunctions();
     root.MapFabricEnvironmentFunctions();
+    root.MapConsistencyFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();
 
