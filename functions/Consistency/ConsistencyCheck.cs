@@ -51,6 +51,11 @@ public sealed class ConsistencyCheck(
     /// <summary>The prefix of an upload's staging directory under <c>scripts/</c>.</summary>
     public const string StagingPrefix = ".staging-";
 
+    /// <summary>Log blobs judged together; their tasks' executions are read with <see cref="LookupParallelism"/> queries at once.</summary>
+    private const int LogPage = 1000;
+
+    private const int LookupParallelism = 8;
+
     private static readonly OrchestrationRuntimeStatus[] LiveStatuses =
         [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Suspended];
 
@@ -313,37 +318,23 @@ public sealed class ConsistencyCheck(
             return;
         }
 
-        // Blobs come in name order, so one task's logs are together: its executions are read once.
-        long? current = null;
-        HashSet<string>? executions = null;
+        // A page of logs at a time: the executions of the tasks it names are read once each, several at once.
+        var page = new List<(string Name, DateTimeOffset Modified, long TaskId, string ExecutionId)>(LogPage);
         await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix: TaskLogPrefix, cancellationToken: ct).ConfigureAwait(false))
         {
-            if (!TryTaskLog(blob.Name, out var taskId, out var executionId))
+            if (TryTaskLog(blob.Name, out var taskId, out var executionId))
             {
-                continue;
+                page.Add((blob.Name, blob.Properties.LastModified ?? run.Now, taskId, executionId));
             }
 
-            string? why = null;
-            if (!taskStates.ContainsKey(taskId))
+            if (page.Count == LogPage)
             {
-                why = $"task {taskId} does not exist";
-            }
-            else
-            {
-                if (current != taskId)
-                {
-                    current = taskId;
-                    executions = (await tasks.ListExecutionsAsync(taskId, ct).ConfigureAwait(false)).Select(e => e.ExecutionId).ToHashSet(StringComparer.Ordinal);
-                }
-
-                why = executions!.Contains(executionId) ? null : $"task {taskId} has no execution {executionId}";
-            }
-
-            if (why is not null && run.Settled(blob.Properties.LastModified ?? run.Now))
-            {
-                run.Add(ConsistencyKinds.OrphanedTaskLog, blob.Name, why + "; repair deletes the log", ConsistencyActions.DeleteBlob);
+                await TaskLogPageAsync(run, page, taskStates, ct).ConfigureAwait(false);
+                page.Clear();
             }
         }
+
+        await TaskLogPageAsync(run, page, taskStates, ct).ConfigureAwait(false);
 
         Dictionary<string, IReadOnlyList<string>>? operations = null;
         var byOperation = envs.Where(e => e.Value.LastOperationId is not null).ToDictionary(e => e.Value.LastOperationId!, e => e.Key, StringComparer.Ordinal);
@@ -373,6 +364,25 @@ public sealed class ConsistencyCheck(
                     ? $"no orchestration or audit row ties operation {operation} to an environment, so no route can read the log; repair deletes it"
                     : $"the environment '{string.Join("', '", named)}' of operation {operation} is gone; repair deletes the log",
                 ConsistencyActions.DeleteBlob);
+        }
+    }
+
+    private async Task TaskLogPageAsync(Run run, List<(string Name, DateTimeOffset Modified, long TaskId, string ExecutionId)> page, Dictionary<long, TaskState> taskStates, CancellationToken ct)
+    {
+        var executions = new System.Collections.Concurrent.ConcurrentDictionary<long, HashSet<string>>();
+        await Parallel.ForEachAsync(
+            page.Select(b => b.TaskId).Distinct().Where(taskStates.ContainsKey),
+            new ParallelOptions { MaxDegreeOfParallelism = LookupParallelism, CancellationToken = ct },
+            async (taskId, token) => executions[taskId] = (await tasks.ListExecutionsAsync(taskId, token).ConfigureAwait(false)).Select(e => e.ExecutionId).ToHashSet(StringComparer.Ordinal)).ConfigureAwait(false);
+        foreach (var (name, modified, taskId, executionId) in page)
+        {
+            var why = !executions.TryGetValue(taskId, out var ids) ? $"task {taskId} does not exist"
+                : ids.Contains(executionId) ? null
+                : $"task {taskId} has no execution {executionId}";
+            if (why is not null && run.Settled(modified))
+            {
+                run.Add(ConsistencyKinds.OrphanedTaskLog, name, why + "; repair deletes the log", ConsistencyActions.DeleteBlob);
+            }
         }
     }
 
