@@ -274,6 +274,53 @@ public sealed class ConsistencyTests(AzuriteFixture azurite)
         Assert.True(Directory.Exists(fresh));
     }
 
+    [Fact]
+    public async Task Check_ThousandsOfObjects_PagesThroughAndFindsOnlyTheOrphans()
+    {
+        await using var host = await EnvironmentHostForTests.StartAsync(azurite, NoGrace, runner: false);
+        var tasks = host.Services.GetRequiredService<ITaskRepository>();
+        var environments = host.Services.GetRequiredService<IEnvironmentRepository>();
+        var envInfo = host.Services.GetRequiredService<EnvInfoStore>();
+        var paths = host.Services.GetRequiredService<DataPaths>();
+        var logs = host.Services.GetRequiredService<StorageAccount>().Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(host.Services.GetRequiredService<StorageNames>()));
+        await logs.CreateIfNotExistsAsync();
+        var environment = new EnvironmentRecord { Name = "big", PythonVersion = "3.11", Path = Path.Combine(paths.Envs, "big"), Status = EnvironmentStatus.Ready };
+        Directory.CreateDirectory(environment.Path);
+        await environments.AddAsync(environment);
+        await envInfo.WriteAsync(environment);
+
+        // 2,000 finished one-shot tasks, each with its directory, execution and log; 1,000 orphaned directories and logs.
+        const int Tasks = 2000, Orphans = 1000;
+        await Parallel.ForEachAsync(Enumerable.Range(1, Tasks + Orphans), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            var id = (long)i;
+            Directory.CreateDirectory(Path.Combine(paths.Scripts, Id(id)));
+            var executionId = "20260101000000000-e" + Id(id);
+            await logs.GetBlobClient(ExecutionRecord.LogBlobOf(id, executionId)).UploadAsync(BinaryData.FromString("out\n"), ct);
+            if (i > Tasks)
+            {
+                return;
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            await tasks.AddAsync(new TaskRecord { TaskId = id, Name = "t" + Id(id), Environment = "big", Status = TaskStatuses.Completed, CreatedAt = now, UpdatedAt = now }, ct);
+            await tasks.UpsertExecutionAsync(new ExecutionRecord
+            {
+                TaskId = id, ExecutionId = executionId, RunId = "run-" + Id(id), Trigger = ExecutionTriggers.Manual, Status = ExecutionStatuses.Completed,
+                Environment = "big", QueuedAt = now, EndTime = now, LogBlob = ExecutionRecord.LogBlobOf(id, executionId),
+            }, ct);
+        });
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var report = await CheckAsync(host);
+        watch.Stop();
+        Console.WriteLine($"consistency.check_ms.{Tasks}_tasks_{Orphans}_orphans={watch.ElapsedMilliseconds}");
+        Assert.Equal(Orphans, report["counts"]!["orphaned_task_log"]!.GetValue<int>());
+        Assert.Equal(Orphans, report["counts"]!["orphaned_script_directory"]!.GetValue<int>());
+        Assert.Equal(2 * Orphans, report["findings"]!.AsArray().Count);
+        Assert.True(watch.Elapsed < TimeSpan.FromMinutes(3), $"the check took {watch.Elapsed}");
+    }
+
     [Theory]
     [InlineData("-1", "Setting CONSISTENCY_GRACE_SECONDS: '-1' is out of range (use 0 to 86400)")]
     [InlineData("soon", "Setting CONSISTENCY_GRACE_SECONDS: 'soon' is not a whole number")]
