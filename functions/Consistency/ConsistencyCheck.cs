@@ -20,12 +20,13 @@ namespace EnvFabric.Functions.Consistency;
 /// Compares the tables (environments, tasks, executions, runner jobs, projects), the share (environment, script and
 /// project directories, <c>env_info</c>), the log container and the durable engine's instances, and lists what
 /// disagrees. Tables, blobs and instances are read page by page; only keys and a few fields per environment and
-/// task are held. Anything changed within the grace period (an upload, a build or a run in flight) is left out and
-/// only counted.
+/// task are held. Anything changed within the grace period (an upload, a build or a run in flight), and any
+/// environment whose lock an operation holds, is left out and only counted.
 /// </summary>
 public sealed class ConsistencyCheck(
     ITaskRepository tasks,
     IEnvironmentRepository environments,
+    IEnvironmentLock locks,
     EnvInfoStore envInfo,
     IShareStore share,
     IAuditLog audit,
@@ -103,7 +104,7 @@ public sealed class ConsistencyCheck(
         {
             var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(e.Path));
             envs[e.Name] = new EnvState(e.Status, path, e.UpdatedAt, e.LastOperationId);
-            if (e.Status == EnvironmentStatus.Ready && !Directory.Exists(path) && run.Settled(e.UpdatedAt))
+            if (e.Status == EnvironmentStatus.Ready && !Directory.Exists(path) && run.Settled(e.UpdatedAt) && !await run.InFlightAsync(locks, e.Name, ct).ConfigureAwait(false))
             {
                 run.Add(ConsistencyKinds.EnvironmentDirectoryMissing, e.Name,
                     $"the row is ready but its directory {path} is gone; repair marks it failed, and a reset (POST /api/conda/environment/{e.Name}/reset) rebuilds it",
@@ -122,7 +123,8 @@ public sealed class ConsistencyCheck(
             var name = Path.GetFileName(directory);
 
             // Dot directories are the runner's own work in progress (renames, syncs).
-            if (name.StartsWith('.') || rowPaths.Contains(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))) || !run.Settled(LatestWrite(directory)))
+            if (name.StartsWith('.') || rowPaths.Contains(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))) || !run.Settled(LatestWrite(directory))
+                || (Core.Validation.EnvironmentName.IsValid(name) && await run.InFlightAsync(locks, name, ct).ConfigureAwait(false)))
             {
                 continue;
             }
@@ -158,7 +160,7 @@ public sealed class ConsistencyCheck(
             }
 
             var document = await envInfo.ReadAsync(name, ct).ConfigureAwait(false);
-            if (document is not null && !run.Settled(EnvInfoStore.ToRecord(document, "").UpdatedAt))
+            if ((document is not null && !run.Settled(EnvInfoStore.ToRecord(document, "").UpdatedAt)) || await run.InFlightAsync(locks, name, ct).ConfigureAwait(false))
             {
                 continue;
             }
@@ -193,7 +195,8 @@ public sealed class ConsistencyCheck(
 
         foreach (var (name, env) in envs)
         {
-            if (env.Status is EnvironmentStatus.Ready or EnvironmentStatus.Failed && !files.Contains(name) && run.Settled(env.UpdatedAt))
+            if (env.Status is EnvironmentStatus.Ready or EnvironmentStatus.Failed && !files.Contains(name) && run.Settled(env.UpdatedAt)
+                && !await run.InFlightAsync(locks, name, ct).ConfigureAwait(false))
             {
                 run.Add(ConsistencyKinds.EnvInfoMissing, name, $"the environment is {Status(env.Status)} but env_info/{name}.json is missing; repair writes it from the row", ConsistencyActions.WriteEnvInfo);
             }
@@ -531,6 +534,18 @@ public sealed class ConsistencyCheck(
 
             SkippedRecent++;
             return false;
+        }
+
+        /// <summary>Whether an operation holds the environment's lock (a build, rename or delete in flight); counted like a recent change.</summary>
+        public async Task<bool> InFlightAsync(IEnvironmentLock locks, string name, CancellationToken ct)
+        {
+            if (await locks.GetAsync(name, ct).ConfigureAwait(false) is null)
+            {
+                return false;
+            }
+
+            SkippedRecent++;
+            return true;
         }
 
         public void Add(string kind, string subject, string detail, string action) =>

@@ -22,6 +22,7 @@ public sealed class ConsistencyRepair(
     ConsistencyCheck check,
     ITaskRepository tasks,
     IEnvironmentRepository environments,
+    IEnvironmentLock locks,
     EnvInfoStore envInfo,
     EnvInfoImporter importer,
     IAuditLog audit,
@@ -77,6 +78,12 @@ public sealed class ConsistencyRepair(
     private async Task<(string Outcome, string Detail)> ApplyAsync(ConsistencyFinding finding, CancellationToken ct)
     {
         var cutoff = time.GetUtcNow() - options.Value.Grace;
+        if (finding.Action is ConsistencyActions.ImportEnvInfo or ConsistencyActions.DeleteEnvInfo or ConsistencyActions.WriteEnvInfo or ConsistencyActions.MarkEnvironmentFailed
+            && await locks.GetAsync(finding.Subject, ct).ConfigureAwait(false) is { } holder)
+        {
+            return Skipped($"the environment's {holder.Operation} operation {holder.Owner} holds its lock");
+        }
+
         switch (finding.Action)
         {
             case ConsistencyActions.ImportEnvInfo:

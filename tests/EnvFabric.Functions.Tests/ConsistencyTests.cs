@@ -252,6 +252,19 @@ public sealed class ConsistencyTests(AzuriteFixture azurite)
         File.SetLastWriteTimeUtc(Path.Combine(fresh, "main.py"), DateTime.UtcNow.AddHours(-1));
         Assert.Contains(Findings(await CheckAsync(host)).Keys, k => k == ("orphaned_script_directory", "scripts/777777"));
 
+        // An environment whose lock an operation holds is in flight: its missing directory is not a finding until the lock goes.
+        var locks = host.Services.GetRequiredService<IEnvironmentLock>();
+        var old = DateTimeOffset.UtcNow.AddHours(-1);
+        var building = new EnvironmentRecord { Name = "building", PythonVersion = "3.11", Path = Path.Combine(paths.Envs, "building"), Status = EnvironmentStatus.Ready, CreatedAt = old, UpdatedAt = old, LastUsedAt = old };
+        Assert.Equal(SaveOutcome.Saved, (await host.Services.GetRequiredService<IEnvironmentRepository>().AddAsync(building)).Outcome);
+        await host.Services.GetRequiredService<EnvInfoStore>().WriteAsync(building);
+        Assert.True((await locks.TryAcquireAsync("building", "envbuild-test", "reset", TimeSpan.FromMinutes(10))).Acquired);
+        Assert.DoesNotContain(Findings(await CheckAsync(host)).Keys, k => k.Subject == "building");
+        var (_, whileLocked) = await host.SendAsync(HttpMethod.Post, "/api/system/consistency/repair?dry_run=true");
+        Assert.DoesNotContain(whileLocked!["actions"]!.AsArray(), a => a!["subject"]!.GetValue<string>() == "building");
+        Assert.True(await locks.ReleaseAsync("building", "envbuild-test"));
+        Assert.Contains(Findings(await CheckAsync(host)).Keys, k => k == ("environment_directory_missing", "building"));
+
         var (badResponse, bad) = await host.SendAsync(HttpMethod.Post, "/api/system/consistency/repair?dry_run=maybe");
         Assert.Equal(HttpStatusCode.BadRequest, badResponse.StatusCode);
         Assert.False(bad!["success"]!.GetValue<bool>());
