@@ -226,7 +226,7 @@ public sealed class ConsistencyTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Check_FreshOrphans_AreProtectedByTheGracePeriod_AndRoutesAreAdminOnly()
+    public async Task Check_FreshOrLockedObjectsLeftAlone_ProjectsOnlyWithTheirTable_AdminOnly()
     {
         // The default grace (300 s): what was just written is neither listed nor touched.
         await using var host = await EnvironmentHostForTests.StartAsync(azurite, runner: false);
@@ -264,6 +264,21 @@ public sealed class ConsistencyTests(AzuriteFixture azurite)
         Assert.DoesNotContain(whileLocked!["actions"]!.AsArray(), a => a!["subject"]!.GetValue<string>() == "building");
         Assert.True(await locks.ReleaseAsync("building", "envbuild-test"));
         Assert.Contains(Findings(await CheckAsync(host)).Keys, k => k == ("environment_directory_missing", "building"));
+
+        // Project directories are checked only once a Projects table exists; one without a row is listed, never repaired.
+        foreach (var project in new[] { "kept", "lost" })
+        {
+            Directory.CreateDirectory(Path.Combine(paths.Projects, project));
+            Directory.SetLastWriteTimeUtc(Path.Combine(paths.Projects, project), DateTime.UtcNow.AddHours(-1));
+        }
+
+        Assert.DoesNotContain(Findings(await CheckAsync(host)).Keys, k => k.Kind == "orphaned_project_directory");
+        var projects = host.Services.GetRequiredService<StorageAccount>().Tables.GetTableClient(host.Services.GetRequiredService<StorageNames>().Table("Projects"));
+        await projects.CreateIfNotExistsAsync();
+        await projects.AddEntityAsync(new Azure.Data.Tables.TableEntity("project", "kept"));
+        var withProjects = Findings(await CheckAsync(host));
+        Assert.Equal(["projects/lost"], withProjects.Keys.Where(k => k.Kind == "orphaned_project_directory").Select(k => k.Subject).ToArray());
+        Assert.False(withProjects[("orphaned_project_directory", "projects/lost")]["repairable"]!.GetValue<bool>());
 
         var (badResponse, bad) = await host.SendAsync(HttpMethod.Post, "/api/system/consistency/repair?dry_run=maybe");
         Assert.Equal(HttpStatusCode.BadRequest, badResponse.StatusCode);
