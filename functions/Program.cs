@@ -17,6 +17,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddV2();
     builder.AddBackup();
     builder.AddProjects();
+    builder.AddConsistency();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -42,6 +43,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapProjectFunctions();
     root.MapFabricEnvironmentFunctions();
     root.MapBackupFunctions();
+    root.MapConsistencyFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();
 

@@ -7,6 +7,7 @@ using EnvFabric.Core.Runner;
 using EnvFabric.Core.Tasks;
 using EnvFabric.Functions.Auth;
 using EnvFabric.Functions.Http;
+using EnvFabric.Orchestrations.Tasks;
 
 namespace EnvFabric.Functions;
 
@@ -228,42 +229,11 @@ public static partial class TaskFunctions
     /// <summary>
     /// Whether a run of the task is in progress: its current execution's <c>TaskRun</c> is still running. A current
     /// execution whose orchestration is gone or ended without recording (terminated through the management API)
-    /// is repaired here: the execution becomes <c>abnormal</c> and the task leaves <c>running</c>, so it can be
-    /// triggered, updated and deleted again.
+    /// is repaired by <see cref="TaskRunRepair"/>: the execution becomes <c>abnormal</c> and the task leaves
+    /// <c>running</c>, so it can be triggered, updated and deleted again.
     /// </summary>
-    private static async Task<bool> RunInProgressAsync(TaskRecord task, TaskServices s)
-    {
-        if (task.CurrentExecutionId is not { } current)
-        {
-            return task.Status == TaskStatuses.Running;
-        }
-
-        var execution = await s.Tasks.GetExecutionAsync(task.TaskId, current, s.Aborted);
-        var durable = s.Context.RequestServices.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>();
-        var run = execution is null ? null : await durable.GetInstanceAsync(execution.RunId, getInputsAndOutputs: false, s.Aborted);
-        if (run is { IsRunning: true } or { RuntimeStatus: Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Pending or Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Suspended })
-        {
-            return true;
-        }
-
-        if (execution is not null && !ExecutionStatuses.IsFinal(execution.Status))
-        {
-            await s.Tasks.UpsertExecutionAsync(
-                execution with { Status = ExecutionStatuses.Abnormal, EndTime = s.Time.GetUtcNow(), Error = $"its run {execution.RunId} ended without recording the result ({run?.RuntimeStatus.ToString() ?? "gone"})" },
-                s.Aborted);
-        }
-
-        await s.Tasks.MutateAsync(
-            task.TaskId,
-            t => t.CurrentExecutionId != current ? null : t with
-            {
-                CurrentExecutionId = null,
-                CurrentJobId = null,
-                Status = t.Status != TaskStatuses.Running ? t.Status : t.Trigger.Recurring ? TaskStatuses.Scheduled : TaskStatuses.Failed,
-            },
-            s.Aborted);
-        return false;
-    }
+    private static Task<bool> RunInProgressAsync(TaskRecord task, TaskServices s) =>
+        s.Context.RequestServices.GetRequiredService<TaskRunRepair>().RunInProgressAsync(task, s.Aborted);
 
     private static Azure.Storage.Blobs.BlobContainerClient LogsContainer(TaskServices s) =>
         s.Storage.Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(s.Names));

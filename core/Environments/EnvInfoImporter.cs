@@ -17,13 +17,20 @@ public sealed class EnvInfoImporter(IEnvironmentRepository environments, EnvInfo
                 continue;
             }
 
-            var record = EnvInfoStore.ToRecord(document, Path.Combine(envsDirectory, document.Name));
-            if ((await environments.AddAsync(record, cancellationToken).ConfigureAwait(false)).Outcome == SaveOutcome.Saved)
+            if (await ImportAsync(document, envsDirectory, cancellationToken).ConfigureAwait(false))
             {
                 imported.Add(document.Name);
             }
         }
 
         return imported;
+    }
+
+    /// <summary>Adds the row <paramref name="document"/> describes; false when a row of that name exists (it wins).</summary>
+    public async Task<bool> ImportAsync(EnvInfoDocument document, string envsDirectory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var record = EnvInfoStore.ToRecord(document, Path.Combine(envsDirectory, document.Name));
+        return (await environments.AddAsync(record, cancellationToken).ConfigureAwait(false)).Outcome == SaveOutcome.Saved;
     }
 }

@@ -61,6 +61,9 @@ public interface ITaskRepository
     /// <summary>Executions of every task queued at or after <paramref name="since"/>, oldest first within a task.</summary>
     IAsyncEnumerable<ExecutionRecord> ListExecutionsSinceAsync(DateTimeOffset since, CancellationToken cancellationToken = default);
 
+    /// <summary>Executions of every task still <c>queued</c> or <c>running</c>, streamed page by page.</summary>
+    IAsyncEnumerable<ExecutionRecord> ListUnfinishedExecutionsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Deletes a task's executions; returns how many.</summary>
     Task<int> DeleteExecutionsAsync(long taskId, CancellationToken cancellationToken = default);
 

@@ -387,6 +387,17 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         }
     }
 
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ExecutionRecord> ListUnfinishedExecutionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var rows = _executions.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"Status eq {ExecutionStatuses.Queued} or Status eq {ExecutionStatuses.Running}"), cancellationToken: cancellationToken);
+        await foreach (var row in TolerateMissingTable(rows, cancellationToken).ConfigureAwait(false))
+        {
+            yield return ExecutionFromEntity(row);
+        }
+    }
+
     /// <summary>The rows of a query; a table that does not exist (yet) has none.</summary>
     private static async IAsyncEnumerable<TableEntity> TolerateMissingTable(AsyncPageable<TableEntity> rows, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -21,6 +21,7 @@ public static class TaskExtensions
         services.TryAddSingleton<Core.Projects.IProjectRepository, Core.Projects.TableProjectRepository>();
         services.TryAddSingleton<TaskSlots>();
         services.TryAddSingleton<TaskStarter>();
+        services.TryAddSingleton<TaskRunRepair>();
         services.TryAddSingleton<TaskStats>();
         services.TryAddSingleton(_ => ReadOptions(configuration));
         services.TryAddSingleton(sp => sp.GetRequiredService<TaskOptions>().Callbacks);

@@ -23,6 +23,10 @@ public sealed class OpenApiTests(AzuriteFixture azurite)
         Assert.True(paths.TryGetProperty("/api/keys", out var keys));
         Assert.True(paths.TryGetProperty("/api/keys/{name}", out _));
         Assert.True(paths.TryGetProperty("/api/auth/login", out _));
+        Assert.True(paths.TryGetProperty("/api/system/consistency", out var consistency));
+        Assert.True(paths.TryGetProperty("/api/system/consistency/repair", out var repair));
+        Assert.Equal("System", consistency.GetProperty("get").GetProperty("tags")[0].GetString());
+        Assert.True(repair.GetProperty("post").GetProperty("responses").TryGetProperty("403", out _), "the repair documents 403");
 
         var schemes = root.GetProperty("components").GetProperty("securitySchemes");
         var header = schemes.GetProperty("functionKey");

@@ -23,6 +23,8 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("AzureFunctionsJobHost__functionTimeout", "later", "host.json: functionTimeout: 'later' is not a time span (use hh:mm:ss)")]
     [InlineData("AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", "0", "host.json: extensions.durableTask.storageProvider.partitionCount must be between 1 and 16 (was 0)")]
     [InlineData("PROJECT_MAX_EDIT_KB", "0", "Setting PROJECT_MAX_EDIT_KB: '0' is out of range (use 1 to 65536)")]
+    [InlineData("CONSISTENCY_GRACE_SECONDS", "-5", "Setting CONSISTENCY_GRACE_SECONDS: '-5' is out of range (use 0 to 86400)")]
+    [InlineData("CONSISTENCY_GRACE_SECONDS", "soon", "Setting CONSISTENCY_GRACE_SECONDS: 'soon' is not a whole number")]
     [InlineData("PORT", "http", "Setting PORT: 'http' is not a whole number")]
     [InlineData("PORT", "70000", "Setting PORT: '70000' is out of range (use 1 to 65535)")]
     [InlineData("AzureWebJobsStorage", "not a connection string", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
