@@ -8,6 +8,7 @@ namespace EnvFabric.Runner.Jobs;
 public sealed class RunnerState
 {
     private readonly TaskCompletionSource<RunnerCapabilities> _capabilities = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile Task<RunnerCapabilities>? _current;
 
     public RunnerState(RunnerOptions options, TimeProvider time)
     {
@@ -23,10 +24,19 @@ public sealed class RunnerState
 
     public ConcurrentDictionary<string, JobControl> ActiveJobs { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Completes once discovery ran; jobs wait for it.</summary>
-    public Task<RunnerCapabilities> Capabilities => _capabilities.Task;
+    /// <summary>Completes once discovery ran; jobs wait for it. After a refresh, the refreshed capabilities.</summary>
+    public Task<RunnerCapabilities> Capabilities => _current ?? _capabilities.Task;
 
-    public void SetCapabilities(RunnerCapabilities capabilities) => _capabilities.TrySetResult(capabilities);
+    /// <summary>The latest discovery (null before the first): what heartbeats publish.</summary>
+    public RunnerCapabilities? CurrentCapabilities { get; private set; }
+
+    /// <summary>Records a discovery: the first completes <see cref="Capabilities"/>; later ones (a refresh) replace it.</summary>
+    public void SetCapabilities(RunnerCapabilities capabilities)
+    {
+        CurrentCapabilities = capabilities;
+        _current = Task.FromResult(capabilities);
+        _capabilities.TrySetResult(capabilities);
+    }
 
     /// <summary>Applies a control request to a job this runner holds; false when it holds no such job.</summary>
     public bool Apply(string jobId, RunnerControlAction action)
