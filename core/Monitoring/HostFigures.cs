@@ -60,12 +60,14 @@ public sealed record CpuTimes(long Busy, long Total)
 
 /// <summary>
 /// CPU usage from /proc/stat deltas: each <see cref="Sample"/> answers the busy percentage since the previous one
-/// (the first answers null: there is nothing to compare with). Thread-safe.
+/// (the first answers null: there is nothing to compare with). A call so soon after the last that no clock tick
+/// passed answers the last figure again and keeps the older baseline. Thread-safe.
 /// </summary>
 public sealed class CpuUsageSampler(string path = "/proc/stat")
 {
     private readonly Lock _lock = new();
     private CpuTimes? _previous;
+    private double? _last;
 
     /// <summary>The busy percentage since the last call; null on the first call or without /proc.</summary>
     public double? Sample()
@@ -73,13 +75,25 @@ public sealed class CpuUsageSampler(string path = "/proc/stat")
         var now = CpuTimes.Read(path);
         lock (_lock)
         {
-            var earlier = _previous;
-            if (now is not null)
+            if (now is null)
             {
-                _previous = now;
+                return null;
             }
 
-            return now is not null && earlier is not null ? now.PercentSince(earlier) : null;
+            if (_previous is null || now.Total < _previous.Total)
+            {
+                _previous = now;
+                return null;
+            }
+
+            if (now.Total == _previous.Total)
+            {
+                return _last;
+            }
+
+            _last = now.PercentSince(_previous);
+            _previous = now;
+            return _last;
         }
     }
 }

@@ -51,6 +51,9 @@ public sealed class HostFiguresTests : IDisposable
         File.WriteAllText(path, StatAfter);
         Assert.Equal(54.5, sampler.Sample());
 
+        // No tick since: the same figure again, measured from the same baseline.
+        Assert.Equal(54.5, sampler.Sample());
+
         Assert.Null(new CpuUsageSampler(Path.Combine(_dir.Path, "missing")).Sample());
     }
 
