@@ -14,6 +14,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddDurableTaskHost();
     builder.AddEnvironments();
     builder.AddTasks();
+    builder.AddSystemMonitor();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -32,6 +33,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapAuditFunctions();
     root.MapTaskFunctions();
     root.MapFabricEnvironmentFunctions();
+    root.MapMonitorFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();
 

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace EnvFabric.Functions.Extensions;
 
-/// <summary>Registration of the tasks API: repositories, concurrency slots, orchestrations, stats, sampler and retention.</summary>
+/// <summary>Registration of the tasks API: repositories, concurrency slots, orchestrations, stats and retention (the sampler behind the stats is the system monitor's).</summary>
 public static class TaskExtensions
 {
     public static WebApplicationBuilder AddTasks(this WebApplicationBuilder builder)
@@ -19,10 +19,10 @@ public static class TaskExtensions
         services.TryAddSingleton<ITaskRepository, TableTaskRepository>();
         services.TryAddSingleton<TaskSlots>();
         services.TryAddSingleton<TaskStarter>();
+        services.TryAddSingleton<Core.Monitoring.SystemSampleStore>();
         services.TryAddSingleton<TaskStats>();
         services.TryAddSingleton(_ => ReadOptions(configuration));
         services.AddDurableTaskRegistrations().AddTaskOrchestrations();
-        services.AddHostedService<ResourceSampler>();
         services.AddHostedService<ExecutionRetentionTimer>();
         return builder;
     }

@@ -22,6 +22,8 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("AzureFunctionsJobHost__extensions__durableTask__extendedSessionsEnabled", "sometimes", "host.json: extensions.durableTask.extendedSessionsEnabled: 'sometimes' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
     [InlineData("AzureFunctionsJobHost__functionTimeout", "later", "host.json: functionTimeout: 'later' is not a time span (use hh:mm:ss)")]
     [InlineData("AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", "0", "host.json: extensions.durableTask.storageProvider.partitionCount must be between 1 and 16 (was 0)")]
+    [InlineData("SYSTEM_SAMPLE_SECONDS", "often", "Setting SYSTEM_SAMPLE_SECONDS: 'often' is not a whole number")]
+    [InlineData("SYSTEM_SAMPLE_SECONDS", "0", "Setting SYSTEM_SAMPLE_SECONDS: '0' is out of range (use 1 to 3600)")]
     [InlineData("PORT", "http", "Setting PORT: 'http' is not a whole number")]
     [InlineData("PORT", "70000", "Setting PORT: '70000' is out of range (use 1 to 65535)")]
     [InlineData("AzureWebJobsStorage", "not a connection string", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
