@@ -66,7 +66,15 @@ public sealed class RunnerPresence(
         {
             try
             {
-                await Task.Delay(interval, time, stoppingToken);
+                // The heartbeat interval, or sooner when a job changed what the runner can do (an installed Python).
+                using (var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+                {
+                    await Task.WhenAny(Task.Delay(interval, time, wake.Token), state.PublishRequested);
+                    await wake.CancelAsync();
+                }
+
+                stoppingToken.ThrowIfCancellationRequested();
+                state.ResetPublishRequest();
                 await PublishAsync(stopped: false, stoppingToken);
             }
             catch (OperationCanceledException)
@@ -79,9 +87,6 @@ public sealed class RunnerPresence(
             }
         }
     }
-
-    /// <summary>Publishes the row now (after an interpreter install changed the capabilities, say).</summary>
-    public Task RefreshAsync(CancellationToken cancellationToken) => PublishAsync(stopped: false, cancellationToken);
 
     private Task PublishAsync(bool stopped, CancellationToken cancellationToken)
     {

@@ -9,6 +9,7 @@ public sealed class RunnerState
 {
     private readonly TaskCompletionSource<RunnerCapabilities> _capabilities = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile Task<RunnerCapabilities>? _current;
+    private TaskCompletionSource _publish = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RunnerState(RunnerOptions options, TimeProvider time)
     {
@@ -36,6 +37,22 @@ public sealed class RunnerState
         CurrentCapabilities = capabilities;
         _current = Task.FromResult(capabilities);
         _capabilities.TrySetResult(capabilities);
+    }
+
+    /// <summary>Asks for the runner's row to be published now rather than at the next heartbeat.</summary>
+    public void RequestPublish() => Volatile.Read(ref _publish).TrySetResult();
+
+    /// <summary>Completes when <see cref="RequestPublish"/> was called since the last <see cref="ResetPublishRequest"/>.</summary>
+    public Task PublishRequested => Volatile.Read(ref _publish).Task;
+
+    /// <summary>Starts waiting for the next request (after a publish).</summary>
+    public void ResetPublishRequest()
+    {
+        var current = Volatile.Read(ref _publish);
+        if (current.Task.IsCompleted)
+        {
+            Interlocked.CompareExchange(ref _publish, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), current);
+        }
     }
 
     /// <summary>Applies a control request to a job this runner holds; false when it holds no such job.</summary>
