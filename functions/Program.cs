@@ -34,6 +34,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapTaskFunctions();
     root.MapFabricEnvironmentFunctions();
     root.MapMonitorFunctions();
+    root.MapPythonVersionFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();
 
