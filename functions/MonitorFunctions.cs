@@ -38,7 +38,6 @@ public static class MonitorFunctions
     public static async Task<Results<Ok<SystemStatsView>, JsonHttpResult<CondaError>>> GetSystemStats(
         string? range,
         string? source,
-        SystemSampler sampler,
         SystemSampleStore samples,
         IRunnerRegistry runners,
         SystemMonitorOptions options,
@@ -46,7 +45,6 @@ public static class MonitorFunctions
         [FromServices] Core.Configuration.DataPaths paths,
         CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(sampler);
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(runners);
         ArgumentNullException.ThrowIfNull(options);
