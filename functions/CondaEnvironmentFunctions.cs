@@ -94,9 +94,11 @@ public static partial class CondaEnvironmentFunctions
     {
         ArgumentNullException.ThrowIfNull(s);
         var (versions, source) = await s.Runners.PythonVersionsAsync(s.Aborted);
+        var runners = await s.Runners.RunnersByVersionAsync(s.Aborted);
+        var details = versions.Select(v => new PythonVersionRunners(v, runners.TryGetValue(v, out var ids) ? ids : [])).ToList();
         return TypedResults.Ok(source is null
-            ? new CondaPythonVersions(true, versions, "fallback", "No runner reported its Python versions; using the predefined version list")
-            : new CondaPythonVersions(true, versions, source, null));
+            ? new CondaPythonVersions(true, versions, "fallback", "No runner reported its Python versions; using the predefined version list", details)
+            : new CondaPythonVersions(true, versions, source, null, details));
     }
 
     public static async Task<Ok<CondaStats>> GetStats([AsParameters] EnvironmentServices s)
@@ -143,7 +145,10 @@ public sealed record CondaEnvironmentDetail(
     string? LastError,
     string? LastOperationId);
 
-public sealed record CondaPythonVersions(bool Success, IReadOnlyList<string> Versions, string Source, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Message);
+public sealed record CondaPythonVersions(bool Success, IReadOnlyList<string> Versions, string Source, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Message, IReadOnlyList<PythonVersionRunners> Details);
+
+/// <summary>One of <c>versions</c> and the live runners that have it (empty for a fallback version no runner has).</summary>
+public sealed record PythonVersionRunners(string Version, IReadOnlyList<string> Runners);
 
 public sealed record CondaLatest(string Name, string CreatedAt);
 

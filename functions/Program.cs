@@ -18,6 +18,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddBackup();
     builder.AddProjects();
     builder.AddConsistency();
+    builder.AddSystemMonitor();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -44,6 +45,8 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapFabricEnvironmentFunctions();
     root.MapBackupFunctions();
     root.MapConsistencyFunctions();
+    root.MapMonitorFunctions();
+    root.MapPythonVersionFunctions();
     app.MapOpenApiFunctions();
     app.MapDurableManagementFunctions();
 

@@ -1,8 +1,6 @@
 using System.Globalization;
 using Azure;
-using Azure.Data.Tables;
-using EnvFabric.Core.Runner;
-using EnvFabric.Core.Storage;
+using EnvFabric.Core.Monitoring;
 using EnvFabric.Core.Tasks;
 
 namespace EnvFabric.Functions;
@@ -43,12 +41,10 @@ public sealed record TaskStatsView(
 
 /// <summary>
 /// The dashboard figures, from the tables: task counts by status, execution durations and outcomes, and the runner
-/// hosts' memory as sampled by <see cref="ResourceSampler"/> (null when there are no samples, as the seed says).
+/// hosts' memory as sampled by <see cref="SystemSampler"/> (null when there are no samples, as the seed says).
 /// </summary>
-public sealed class TaskStats(ITaskRepository tasks, StorageAccount storage, StorageNames names, TimeProvider time)
+public sealed class TaskStats(ITaskRepository tasks, SystemSampleStore samples, TimeProvider time)
 {
-    private readonly TableClient _samples = storage.Tables.GetTableClient(names.Table(ResourceSampler.TableName));
-
     public async Task<TaskStatsView> ComputeAsync(string? ns, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -118,107 +114,30 @@ public sealed class TaskStats(ITaskRepository tasks, StorageAccount storage, Sto
     {
         var firstHour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero).AddHours(-23);
         var hours = Enumerable.Range(0, 24).Select(i => firstHour.AddHours(i)).ToList();
-        var samples = new List<(DateTimeOffset Hour, string Minute, double Used, double Total, string Runner)>();
+        IReadOnlyList<SystemSample> rows;
         try
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey ge {ResourceSampler.HourKey(firstHour)}");
-            await foreach (var row in _samples.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                if (DateTimeOffset.TryParseExact(row.PartitionKey, "yyyyMMddHH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour))
-                {
-                    samples.Add((hour, row.RowKey[..2], row.GetDouble("MemoryUsedMb") ?? 0, row.GetDouble("MemoryTotalMb") ?? 0, row.GetString("RunnerId") ?? ""));
-                }
-            }
+            rows = await samples.ReadRawAsync(firstHour, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             return null;
         }
 
-        if (samples.Count == 0)
+        var runnerRows = rows.Where(r => r.Source.StartsWith("runner:", StringComparison.Ordinal) && r.MemoryUsedMb is not null).ToList();
+        if (runnerRows.Count == 0)
         {
             return null;
         }
 
-        // Per hour: the runners' memory summed at each sampled minute, averaged over the minutes.
+        // Per hour: the runners' memory summed at each sampling time, averaged over the times.
         var usage = hours.Select(h =>
         {
-            var minutes = samples.Where(x => x.Hour == h).GroupBy(x => x.Minute).Select(g => g.Sum(x => x.Used)).ToList();
-            return minutes.Count == 0 ? (double?)null : Math.Round(minutes.Average(), 1);
+            var sums = runnerRows.Where(x => SystemSampleStore.HourOf(x.At) == h).GroupBy(x => x.At).Select(g => g.Sum(x => x.MemoryUsedMb!.Value)).ToList();
+            return sums.Count == 0 ? (double?)null : Math.Round(sums.Average(), 1);
         }).ToList();
-        var latest = samples.GroupBy(x => x.Runner).Select(g => g.OrderByDescending(x => x.Hour).ThenByDescending(x => x.Minute, StringComparer.Ordinal).First().Total).Sum();
+        var latest = runnerRows.GroupBy(x => x.Source, StringComparer.Ordinal).Select(g => g.OrderByDescending(x => x.At).First().MemoryTotalMb ?? 0).Sum();
         var counts = hours.Select(h => executions.Count(e => e.StartTime is { } t && t >= h && t < h.AddHours(1))).ToList();
         return new SystemResources(hours.Select(h => h.ToString("yyyy-MM-dd HH:00:00", CultureInfo.InvariantCulture)).ToList(), usage, latest, counts);
     }
-}
-
-/// <summary>
-/// Samples the runner hosts' memory (published with each runner heartbeat) once a minute into the
-/// <c>ResourceSamples</c> table, keyed by hour and minute, so any host's dashboard reads the same series.
-/// Several hosts writing the same minute write the same row.
-/// </summary>
-public sealed partial class ResourceSampler(IRunnerRegistry runners, StorageAccount storage, StorageNames names, TimeProvider time, ILogger<ResourceSampler> logger) : BackgroundService
-{
-    public const string TableName = "ResourceSamples";
-
-    /// <summary>How often samples are taken.</summary>
-    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
-
-    private readonly TableClient _table = storage.Tables.GetTableClient(names.Table(TableName));
-
-    public static string HourKey(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMddHH", CultureInfo.InvariantCulture);
-
-    /// <summary>Takes one sample of every live runner now.</summary>
-    public async Task<int> SampleAsync(CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        var written = 0;
-        await _table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var runner in await runners.GetRunnersAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!runner.IsAlive(now, RunnerDefaults.StaleAfter) || runner.MemoryUsedMb is not { } used)
-            {
-                continue;
-            }
-
-            var row = new TableEntity(HourKey(now), now.Minute.ToString("D2", CultureInfo.InvariantCulture) + "-" + runner.RunnerId)
-            {
-                ["RunnerId"] = runner.RunnerId,
-                ["Host"] = runner.Host,
-                ["MemoryUsedMb"] = used,
-                ["MemoryTotalMb"] = runner.MemoryTotalMb,
-            };
-            await _table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            written++;
-        }
-
-        return written;
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await SampleAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
-            {
-                LogSampleFailed(logger, ex.Message);
-            }
-
-            try
-            {
-                await Task.Delay(Interval, time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sampling the runners' memory failed: {Reason}")]
-    private static partial void LogSampleFailed(ILogger logger, string reason);
 }

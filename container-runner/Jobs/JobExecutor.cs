@@ -4,6 +4,7 @@ using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
 using EnvFabric.Runner.Backends;
+using EnvFabric.Runner.Discovery;
 using EnvFabric.Runner.Logs;
 using EnvFabric.Runner.Processes;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public sealed class JobExecutor(
     ProcessSampler sampler,
     ProcessRunnerSettings processSettings,
     IEnumerable<EnvironmentBackendBase> backends,
+    ToolDiscovery discovery,
     TimeProvider time,
     ILogger<JobExecutor> logger)
 {
@@ -64,7 +66,7 @@ public sealed class JobExecutor(
         var processes = new SupervisedProcessRunner(log, control, metrics, sampler, processSettings with { TailBytes = _options.ResultTailBytes }, time);
         Task started = Task.CompletedTask;
         processes.FirstProcessStarted = (pid, at) =>
-            started = !job.ProgressEvents ? Task.CompletedTask : ReportAsync(RunnerEvents.Started, job, () => events.StartedAsync(job.InstanceId, new JobStartedEvent(job.JobId, state.RunnerId, startedAt, pid, at), CancellationToken.None));
+            started = !job.ProgressEvents || !RaisesEvents(job) ? Task.CompletedTask : ReportAsync(RunnerEvents.Started, job, () => events.StartedAsync(job.InstanceId, new JobStartedEvent(job.JobId, state.RunnerId, startedAt, pid, at), CancellationToken.None));
 
         if (existing?.Control == "stop")
         {
@@ -85,6 +87,7 @@ public sealed class JobExecutor(
                 : control.StopRequested ? new EnvironmentOutcome { Status = JobStatus.Cancelled, Error = "stopped before it started" }
                 : Validate(job) is { } invalid ? EnvironmentOutcome.Rejected(invalid)
                 : job is ScriptJob s ? await RunScriptAsync(s, processes, cancellationToken)
+                : job is PythonInstallJob install ? await InstallPythonAsync(install, processes, log, cancellationToken)
                 : await RunEnvironmentJobAsync(job, processes, log, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -103,7 +106,7 @@ public sealed class JobExecutor(
             outcome = outcome with { Error = "the runner shut down" };
         }
 
-        if (processes.FirstStartedAt is null && job.ProgressEvents)
+        if (processes.FirstStartedAt is null && job.ProgressEvents && RaisesEvents(job))
         {
             started = ReportAsync(RunnerEvents.Started, job, () => events.StartedAsync(job.InstanceId, new JobStartedEvent(job.JobId, state.RunnerId, startedAt, null, null), CancellationToken.None));
         }
@@ -157,7 +160,11 @@ public sealed class JobExecutor(
         }
 
         await started;
-        await ReportAsync(RunnerEvents.Completed, job, () => events.CompletedAsync(job.InstanceId, new JobCompletedEvent(job.JobId, result), CancellationToken.None));
+        if (RaisesEvents(job))
+        {
+            await ReportAsync(RunnerEvents.Completed, job, () => events.CompletedAsync(job.InstanceId, new JobCompletedEvent(job.JobId, result), CancellationToken.None));
+        }
+
         state.ActiveJobs.TryRemove(job.JobId, out _);
         logger.JobFinished(job.JobId, RunnerJson.Serialize(result.Status).Trim('"'), result.ExitCode, result.DurationSeconds);
         return result;
@@ -179,7 +186,10 @@ public sealed class JobExecutor(
 
     /// <summary>Re-raises the stored result of a job that already finished (its first Completed may have been lost).</summary>
     public Task ReportFinishedAsync(RunnerJob job, JobResult result) =>
-        ReportAsync(RunnerEvents.Completed, job, () => events.CompletedAsync(job.InstanceId, new JobCompletedEvent(job.JobId, result), CancellationToken.None));
+        !RaisesEvents(job) ? Task.CompletedTask : ReportAsync(RunnerEvents.Completed, job, () => events.CompletedAsync(job.InstanceId, new JobCompletedEvent(job.JobId, result), CancellationToken.None));
+
+    /// <summary>A job without an instance id has no orchestration waiting on it: its result is read from the jobs table.</summary>
+    private static bool RaisesEvents(RunnerJob job) => !string.IsNullOrEmpty(job.InstanceId);
 
     public static string KindOf(RunnerJob job) => job switch
     {
@@ -193,12 +203,20 @@ public sealed class JobExecutor(
         DeleteEnvironmentJob => JobKinds.DeleteEnvironment,
         RunCodeJob => JobKinds.RunCode,
         ScriptJob => JobKinds.Script,
+        PythonInstallJob => JobKinds.PythonInstall,
         _ => job?.GetType().Name ?? "unknown",
     };
 
     /// <summary>Paths from a message are confined to the share: environments under ENVS_BASE_PATH, scripts under DATA_ROOT.</summary>
     private string? Validate(RunnerJob job)
     {
+        if (job is PythonInstallJob install)
+        {
+            return !string.Equals(Path.GetFullPath(install.EnvironmentDirectory), paths.Python, StringComparison.Ordinal) ? $"the interpreter directory must be {paths.Python}"
+                : !PythonInstallJob.IsValidVersion(install.PythonVersion) ? $"invalid Python version '{install.PythonVersion}' (use 3.X or 3.X.Y)"
+                : null;
+        }
+
         if (!EnvironmentLayout.IsUnder(paths.Envs, job.EnvironmentDirectory))
         {
             return $"the environment directory must be inside {paths.Envs}";
@@ -260,6 +278,30 @@ public sealed class JobExecutor(
         {
             return new EnvironmentOutcome { Status = JobStatus.TimedOut, Error = "the environment job timed out" };
         }
+    }
+
+    private async Task<EnvironmentOutcome> InstallPythonAsync(PythonInstallJob job, SupervisedProcessRunner processes, JobLogWriter log, CancellationToken cancellationToken)
+    {
+        var capabilities = await state.Capabilities.WaitAsync(cancellationToken);
+        var context = new BackendContext(processes, log.WriteLine, capabilities, settings.Value, paths, _options);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(job.TimeoutSeconds ?? _options.EnvironmentJobTimeoutSeconds));
+        var outcome = await PythonInstaller.InstallAsync(job, context, limit.Token);
+        if (outcome.Status == JobStatus.Cancelled && limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested && !processes.StopRequested)
+        {
+            outcome = outcome with { Status = JobStatus.TimedOut, Error = $"the install timed out after {job.TimeoutSeconds ?? _options.EnvironmentJobTimeoutSeconds} s" };
+        }
+
+        if (outcome.Status == JobStatus.Succeeded)
+        {
+            // The new interpreter is on the share: discover again and publish at once, so python-versions shows it.
+            var refreshed = await discovery.DiscoverAsync(cancellationToken);
+            state.SetCapabilities(refreshed);
+            state.RequestPublish();
+            log.WriteLine($"[envfabric] discovery now finds Python {string.Join(", ", refreshed.Pythons.Select(p => p.Version))}");
+        }
+
+        return outcome;
     }
 
     private async Task<EnvironmentOutcome> RunScriptAsync(ScriptJob job, SupervisedProcessRunner processes, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
+using EnvFabric.Runner.Backends;
 using Microsoft.Extensions.Options;
 
 namespace EnvFabric.Runner.Jobs;
@@ -201,6 +202,23 @@ public sealed class JobQueueConsumer(
                 // hide the message again instead of running the job twice; if that runner dies the message comes
                 // back and the stale heartbeat lets the next runner take it. At least once.
                 await _queue.UpdateMessageAsync(receipt.MessageId, receipt.PopReceipt, visibilityTimeout: visibility, cancellationToken: stoppingToken);
+                return;
+            }
+
+            if (job is PythonInstallJob install && existing?.State is null && PythonInstaller.ChooseTool(install, await state.Capabilities.WaitAsync(stoppingToken)) is null)
+            {
+                if (message.DequeueCount >= _options.MaxDequeueCount)
+                {
+                    await executor.RejectAsync(job, $"delivered {message.DequeueCount} times to runners without uv or conda", stoppingToken);
+
+                    // Failed and stored; removing the message ends the redeliveries.
+                    await DeleteAsync(receipt);
+                    return;
+                }
+
+                // This runner has neither uv nor conda: the message comes back in a moment for a runner that has
+                // one. Not deleted, so at least once.
+                await _queue.UpdateMessageAsync(receipt.MessageId, receipt.PopReceipt, visibilityTimeout: TimeSpan.FromSeconds(2), cancellationToken: stoppingToken);
                 return;
             }
 

@@ -1,5 +1,6 @@
 using Azure;
 using EnvFabric.Core.Configuration;
+using EnvFabric.Core.Monitoring;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Storage;
 using EnvFabric.Runner.Discovery;
@@ -17,6 +18,7 @@ public sealed class RunnerPresence(
     RunnerState state,
     IRunnerRegistry registry,
     RunnerJobTable jobs,
+    DataPaths paths,
     StorageAccount storage,
     StorageNames names,
     IOptions<EnvFabricOptions> settings,
@@ -24,7 +26,7 @@ public sealed class RunnerPresence(
     TimeProvider time,
     ILogger<RunnerPresence> logger) : BackgroundService
 {
-    private RunnerCapabilities? _capabilities;
+    private readonly CpuUsageSampler _cpu = new();
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -34,10 +36,12 @@ public sealed class RunnerPresence(
             storage.Queues.GetQueueClient(RunnerStorage.JobQueue(names)).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             storage.Queues.GetQueueClient(RunnerStorage.ControlQueue(names, state.RunnerId)).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             jobs.EnsureCreatedAsync(cancellationToken));
-        _capabilities = await discovery.DiscoverAsync(cancellationToken);
-        state.SetCapabilities(_capabilities);
+        // The first CPU reading is the baseline the first heartbeat's percentage is measured from.
+        _cpu.Sample();
+        var capabilities = await discovery.DiscoverAsync(cancellationToken);
+        state.SetCapabilities(capabilities);
         await PublishAsync(stopped: false, cancellationToken);
-        logger.RunnerStarted(state.RunnerId, string.Join(',', _capabilities.Backends).ToLowerInvariant(), settings.Value.MaxConcurrentTasks);
+        logger.RunnerStarted(state.RunnerId, string.Join(',', capabilities.Backends).ToLowerInvariant(), settings.Value.MaxConcurrentTasks);
         await base.StartAsync(cancellationToken);
     }
 
@@ -62,7 +66,15 @@ public sealed class RunnerPresence(
         {
             try
             {
-                await Task.Delay(interval, time, stoppingToken);
+                // The heartbeat interval, or sooner when a job changed what the runner can do (an installed Python).
+                using (var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+                {
+                    await Task.WhenAny(Task.Delay(interval, time, wake.Token), state.PublishRequested);
+                    await wake.CancelAsync();
+                }
+
+                stoppingToken.ThrowIfCancellationRequested();
+                state.ResetPublishRequest();
                 await PublishAsync(stopped: false, stoppingToken);
             }
             catch (OperationCanceledException)
@@ -78,7 +90,13 @@ public sealed class RunnerPresence(
 
     private Task PublishAsync(bool stopped, CancellationToken cancellationToken)
     {
-        var memory = HostMemory.Read();
+        var host = HostFigures.Read(_cpu);
+        string[] roles = ["share", "envs", "work"];
+        string[] dirs = [paths.DataRoot, paths.Envs, Path.GetTempPath()];
+        var disks = dirs.Select((d, i) => (Role: roles[i], Disk: DiskSpace.Read(d)))
+            .Where(x => x.Disk is not null)
+            .Select(x => new RunnerDisk(x.Role, x.Disk!.Path, x.Disk.TotalBytes, x.Disk.FreeBytes))
+            .ToList();
         return registry.PublishAsync(
             new RunnerInfo
             {
@@ -89,9 +107,12 @@ public sealed class RunnerPresence(
                 ActiveJobs = state.ActiveJobs.Count,
                 MaxConcurrent = settings.Value.MaxConcurrentTasks,
                 Stopped = stopped,
-                Capabilities = _capabilities ?? new RunnerCapabilities(),
-                MemoryTotalMb = memory?.TotalMb,
-                MemoryUsedMb = memory?.UsedMb,
+                Capabilities = state.CurrentCapabilities ?? new RunnerCapabilities(),
+                MemoryTotalMb = host.MemoryTotalMb,
+                MemoryUsedMb = host.MemoryUsedMb,
+                CpuPercent = host.CpuPercent,
+                LoadAverage = host.Load?.ToList(),
+                Disks = disks,
             },
             cancellationToken);
     }

@@ -70,6 +70,27 @@ public sealed class RunnerCapabilitiesView(IRunnerRegistry registry, IOptions<En
         return (FallbackVersions, null);
     }
 
+    /// <summary>
+    /// Per Python version (major.minor) the live runners that have it, by any backend (an interpreter for venv, uv's
+    /// or conda's list), runner ids in order.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> RunnersByVersionAsync(CancellationToken cancellationToken = default)
+    {
+        var runners = await AliveRunnersAsync(cancellationToken).ConfigureAwait(false);
+        return RunnersByVersion(runners);
+    }
+
+    /// <summary>The mapping of <see cref="RunnersByVersionAsync"/> over the given runners.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> RunnersByVersion(IEnumerable<RunnerInfo> runners)
+    {
+        ArgumentNullException.ThrowIfNull(runners);
+        return runners
+            .SelectMany(r => r.Capabilities.PythonVersions.Values.SelectMany(v => v).Concat(r.Capabilities.Pythons.Select(p => p.Version))
+                .Select(MajorMinor).OfType<string>().Distinct().Select(v => (Version: v, r.RunnerId)))
+            .GroupBy(x => x.Version, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Select(x => x.RunnerId).Distinct().Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+    }
+
     /// <summary><c>3.11.7</c> -> <c>3.11</c>; null for text that is not a version.</summary>
     public static string? MajorMinor(string? version)
     {

@@ -35,6 +35,7 @@ public enum EnvironmentBackend
 [JsonDerivedType(typeof(DeleteEnvironmentJob), JobKinds.DeleteEnvironment)]
 [JsonDerivedType(typeof(RunCodeJob), JobKinds.RunCode)]
 [JsonDerivedType(typeof(ScriptJob), JobKinds.Script)]
+[JsonDerivedType(typeof(PythonInstallJob), JobKinds.PythonInstall)]
 public abstract record RunnerJob
 {
     /// <summary>The contract version this library writes and the highest it reads.</summary>
@@ -46,7 +47,11 @@ public abstract record RunnerJob
     /// <summary>Unique per attempt: a retry of the same work gets a new id, so late events of an earlier attempt can be told apart.</summary>
     public required string JobId { get; init; }
 
-    /// <summary>The orchestration instance that receives <see cref="RunnerEvents"/> for this job.</summary>
+    /// <summary>
+    /// The orchestration instance that receives <see cref="RunnerEvents"/> for this job. Empty when no
+    /// orchestration waits (a <see cref="PythonInstallJob"/>): the runner raises no events and the result is read
+    /// from the jobs table.
+    /// </summary>
     public required string InstanceId { get; init; }
 
     /// <summary>Append blob (in <see cref="RunnerStorage.LogsContainer"/>) that receives the job's output.</summary>
@@ -105,6 +110,31 @@ public static class JobKinds
 
     /// <summary><see cref="ScriptJob"/>.</summary>
     public const string Script = "script";
+
+    /// <summary><see cref="PythonInstallJob"/>.</summary>
+    public const string PythonInstall = "python.install";
+}
+
+/// <summary>
+/// Installs a Python interpreter on the share, for every runner: <c>uv python install {version}</c> with
+/// UV_PYTHON_INSTALL_DIR = <c>{DATA_ROOT}/python</c>, or a conda prefix <c>{DATA_ROOT}/python/conda-{version}</c>
+/// (<c>create -p ... python={version}</c>). <see cref="RunnerJob.EnvironmentDirectory"/> is that directory. A runner
+/// with neither tool leaves the job to another runner (the message comes back a few seconds later).
+/// </summary>
+public sealed record PythonInstallJob : RunnerJob
+{
+    /// <summary>The accepted form of <see cref="PythonVersion"/>: <c>3.12</c> or <c>3.12.4</c> (ASCII digits, nothing after).</summary>
+    public const string VersionPattern = @"^3\.[0-9]{1,2}(\.[0-9]{1,2})?\z";
+
+    /// <summary>The version to install.</summary>
+    public required string PythonVersion { get; init; }
+
+    /// <summary><c>uv</c> or <c>conda</c>: the tool to use when the runner has it (else the other one).</summary>
+    public string Tool { get; init; } = "uv";
+
+    /// <summary>Whether <paramref name="version"/> has the accepted form.</summary>
+    public static bool IsValidVersion(string? version) =>
+        version is not null && System.Text.RegularExpressions.Regex.IsMatch(version, VersionPattern, System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
 }
 
 /// <summary>Creates the environment: interpreter, then the packages (specs and/or a requirements text).</summary>

@@ -102,9 +102,21 @@ public sealed record RunnerInfo
     /// <summary>Memory in use on the runner's host (total minus available), MB.</summary>
     public double? MemoryUsedMb { get; init; }
 
+    /// <summary>Busy CPU percentage of the runner's host between its last two heartbeats (/proc/stat); null where unknown.</summary>
+    public double? CpuPercent { get; init; }
+
+    /// <summary>The runner host's 1, 5 and 15 minute load averages (/proc/loadavg); null where unknown.</summary>
+    public IReadOnlyList<double>? LoadAverage { get; init; }
+
+    /// <summary>The file systems the runner works on: <c>share</c> (DATA_ROOT), <c>envs</c> (ENVS_BASE_PATH), <c>work</c> (its temp directory).</summary>
+    public IReadOnlyList<RunnerDisk> Disks { get; init; } = [];
+
     /// <summary>Alive: not stopped and heartbeat within <paramref name="staleAfter"/>.</summary>
     public bool IsAlive(DateTimeOffset now, TimeSpan staleAfter) => !Stopped && LastHeartbeat >= now - staleAfter;
 }
+
+/// <summary>A file system a runner reported: its role, the directory asked about, total and free bytes.</summary>
+public sealed record RunnerDisk(string Role, string Path, long TotalBytes, long FreeBytes);
 
 /// <summary>Reads and writes the Runners table.</summary>
 public interface IRunnerRegistry
@@ -150,6 +162,9 @@ public sealed class TableRunnerRegistry : IRunnerRegistry
                 Capabilities = e.GetString("Capabilities") is { Length: > 0 } json ? RunnerJson.Deserialize<RunnerCapabilities>(json) ?? new() : new(),
                 MemoryTotalMb = e.GetDouble("MemoryTotalMb"),
                 MemoryUsedMb = e.GetDouble("MemoryUsedMb"),
+                CpuPercent = e.GetDouble("CpuPercent"),
+                LoadAverage = e.GetString("LoadAverage") is { Length: > 0 } load ? RunnerJson.Deserialize<List<double>>(load) : null,
+                Disks = e.GetString("Disks") is { Length: > 0 } disks ? RunnerJson.Deserialize<List<RunnerDisk>>(disks) ?? [] : [],
             });
         }
 
@@ -172,6 +187,9 @@ public sealed class TableRunnerRegistry : IRunnerRegistry
             ["Capabilities"] = RunnerJson.Serialize(runner.Capabilities),
             ["MemoryTotalMb"] = runner.MemoryTotalMb,
             ["MemoryUsedMb"] = runner.MemoryUsedMb,
+            ["CpuPercent"] = runner.CpuPercent,
+            ["LoadAverage"] = runner.LoadAverage is null ? null : RunnerJson.Serialize(runner.LoadAverage),
+            ["Disks"] = RunnerJson.Serialize(runner.Disks),
         };
         await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }

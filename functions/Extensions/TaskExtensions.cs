@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace EnvFabric.Functions.Extensions;
 
-/// <summary>Registration of the tasks API: repositories, concurrency slots, orchestrations, callbacks, stats, sampler and retention.</summary>
+/// <summary>Registration of the tasks API: repositories, concurrency slots, orchestrations, callbacks, stats and retention (the sampler behind the stats is the system monitor's).</summary>
 public static class TaskExtensions
 {
     public static WebApplicationBuilder AddTasks(this WebApplicationBuilder builder)
@@ -22,6 +22,7 @@ public static class TaskExtensions
         services.TryAddSingleton<TaskSlots>();
         services.TryAddSingleton<TaskStarter>();
         services.TryAddSingleton<TaskRunRepair>();
+        services.TryAddSingleton<Core.Monitoring.SystemSampleStore>();
         services.TryAddSingleton<TaskStats>();
         services.TryAddSingleton(_ => ReadOptions(configuration));
         services.TryAddSingleton(sp => sp.GetRequiredService<TaskOptions>().Callbacks);
@@ -29,7 +30,6 @@ public static class TaskExtensions
         services.TryAddSingleton<CallbackSecrets>();
         services.TryAddSingleton<ICallbackSigner>(sp => sp.GetRequiredService<CallbackSecrets>());
         services.AddDurableTaskRegistrations().AddTaskOrchestrations();
-        services.AddHostedService<ResourceSampler>();
         services.AddHostedService<ExecutionRetentionTimer>();
         return builder;
     }

@@ -147,7 +147,7 @@ public sealed class EnvironmentHostForTests : IAsyncDisposable
         start.Environment["RUNNER_ID"] = "r" + Prefix;
         start.Environment["RUNNER_JOB_HEARTBEAT_SECONDS"] = "1";
         start.Environment["RUNNER_HEARTBEAT_SECONDS"] = "1";
-        foreach (var key in new[] { "DATA_ROOT", "ENVFABRIC_STORAGE_PREFIX", "PIP_NO_INDEX", "PIP_FIND_LINKS", "PIP_INDEX_URL", "DEFAULT_PYTHON", "VENV_WITH_PIP" })
+        foreach (var key in new[] { "DATA_ROOT", "ENVFABRIC_STORAGE_PREFIX", "PIP_NO_INDEX", "PIP_FIND_LINKS", "PIP_INDEX_URL", "DEFAULT_PYTHON", "VENV_WITH_PIP", "PATH" })
         {
             if (_settings.TryGetValue(key, out var value))
             {

@@ -25,6 +25,8 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("PROJECT_MAX_EDIT_KB", "0", "Setting PROJECT_MAX_EDIT_KB: '0' is out of range (use 1 to 65536)")]
     [InlineData("CONSISTENCY_GRACE_SECONDS", "-5", "Setting CONSISTENCY_GRACE_SECONDS: '-5' is out of range (use 0 to 86400)")]
     [InlineData("CONSISTENCY_GRACE_SECONDS", "soon", "Setting CONSISTENCY_GRACE_SECONDS: 'soon' is not a whole number")]
+    [InlineData("SYSTEM_SAMPLE_SECONDS", "often", "Setting SYSTEM_SAMPLE_SECONDS: 'often' is not a whole number")]
+    [InlineData("SYSTEM_SAMPLE_SECONDS", "0", "Setting SYSTEM_SAMPLE_SECONDS: '0' is out of range (use 1 to 3600)")]
     [InlineData("PORT", "http", "Setting PORT: 'http' is not a whole number")]
     [InlineData("PORT", "70000", "Setting PORT: '70000' is out of range (use 1 to 65535)")]
     [InlineData("AzureWebJobsStorage", "not a connection string", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]

@@ -73,7 +73,7 @@ public sealed class TaskApiTests(AzuriteFixture azurite)
         Assert.Equal(1, stats["last_7_days"]!["success_counts"]!.AsArray()[^1]!.GetValue<int>());
 
         // system_resources: the sampler's series of the runner host's memory, hourly, the current hour last.
-        var sampler = host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<ResourceSampler>().Single();
+        var sampler = host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<SystemSampler>().Single();
         Assert.True(await sampler.SampleAsync(CancellationToken.None) >= 1);
         var (_, sampled) = await host.SendAsync(HttpMethod.Get, "/api/tasks/stats");
         var resources = sampled!["system_resources"]!;

@@ -46,6 +46,7 @@ public sealed class ContractTests
             new RenameEnvironmentJob { JobId = "g", InstanceId = "i", LogBlobName = "l", EnvironmentDirectory = "/d", NewDirectory = "/e" },
             new DeleteEnvironmentJob { JobId = "h", InstanceId = "i", LogBlobName = "l", EnvironmentDirectory = "/d" },
             new RunCodeJob { JobId = "k", InstanceId = "i", LogBlobName = "l", EnvironmentDirectory = "/d", Code = "print(1)", TimeoutSeconds = 30 },
+            new PythonInstallJob { JobId = "p", InstanceId = "", LogBlobName = "l", EnvironmentDirectory = "/data/python", PythonVersion = "3.12", Tool = "conda", ProgressEvents = false },
             new ScriptJob { JobId = "m", InstanceId = "i", LogBlobName = "l", EnvironmentDirectory = "/d", WorkingDirectory = "/w", EnvironmentVariables = new Dictionary<string, string> { ["A_B"] = "1" }, Secrets = new Dictionary<string, string> { ["TOKEN"] = "t" } },
         ];
 

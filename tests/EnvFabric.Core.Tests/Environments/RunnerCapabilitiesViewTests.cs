@@ -83,4 +83,21 @@ public sealed class RunnerCapabilitiesViewTests
     {
         Assert.Equal(expected, RunnerCapabilitiesView.MajorMinor(version));
     }
+
+    [Fact]
+    public async Task RunnersByVersionAsync_LiveRunners_ByMajorMinorOfAnyBackend()
+    {
+        var view = View(
+            "auto",
+            Runner("r2", [EnvironmentBackend.Venv], new() { ["venv"] = ["3.11.7", "3.12.1"] }, TimeSpan.FromSeconds(1)),
+            Runner("r1", [EnvironmentBackend.Uv], new() { ["uv"] = ["3.12.4", "3.13.0"], ["venv"] = ["3.11.2"] }, TimeSpan.FromSeconds(2)),
+            Runner("dead", [EnvironmentBackend.Venv], new() { ["venv"] = ["3.10.1"] }, TimeSpan.FromMinutes(5)));
+
+        var byVersion = await view.RunnersByVersionAsync();
+
+        Assert.Equal(["3.11", "3.12", "3.13"], byVersion.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["r1", "r2"], byVersion["3.11"]);
+        Assert.Equal(["r1", "r2"], byVersion["3.12"]);
+        Assert.Equal(["r1"], byVersion["3.13"]);
+    }
 }
