@@ -7,7 +7,7 @@ public sealed record BackupOptions
     /// Tables (named without the storage prefix) that hold runtime state only and are never backed up:
     /// runner heartbeats and job rows, environment locks, task concurrency-slot holders, host memory samples.
     /// </summary>
-    public static readonly IReadOnlyList<string> RuntimeTables = ["Runners", "RunnerJobs", "EnvironmentLocks", "TaskSlots", "ResourceSamples"];
+    public static readonly IReadOnlyList<string> RuntimeTables = ["Runners", "RunnerJobs", "EnvironmentLocks", "TaskSlots", "SystemSamples"];
 
     /// <summary>The durable task hub; tables whose name starts with it are the hub's and never backed up.</summary>
     public required string HubName { get; init; }

@@ -41,7 +41,7 @@ public sealed class ConsistencyCheck(
     TimeProvider time)
 {
     /// <summary>The Projects table's base name (another part of the service owns it; the check skips projects while it does not exist).</summary>
-    public const string ProjectsTable = "Projects";
+    public const string ProjectsTable = Core.Projects.TableProjectRepository.TableName;
 
     /// <summary>Where task execution logs live in the logs container.</summary>
     public const string TaskLogPrefix = "tasks/";

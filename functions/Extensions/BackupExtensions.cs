@@ -44,7 +44,7 @@ public static class BackupExtensions
         var excluded = (configuration["BACKUP_EXCLUDE_TABLES"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (excluded.FirstOrDefault(t => t.Length == 0 || !char.IsAsciiLetterUpper(t[0]) || !t.All(char.IsAsciiLetterOrDigit)) is { } wrong)
         {
-            throw new InvalidSettingException($"Setting BACKUP_EXCLUDE_TABLES: '{wrong}' is not a table name without prefix (letters and digits, starting with a capital, e.g. ResourceSamples)");
+            throw new InvalidSettingException($"Setting BACKUP_EXCLUDE_TABLES: '{wrong}' is not a table name without prefix (letters and digits, starting with a capital, e.g. SystemSamples)");
         }
 
         return new BackupOptions

@@ -32,7 +32,7 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("AzureWebJobsStorage", "not a connection string", "Setting AzureWebJobsStorage: the value is not a storage connection string (use \"UseDevelopmentStorage=true\" for Azurite, or DefaultEndpointsProtocol=...;AccountName=...;AccountKey=...)")]
     [InlineData("BACKUP_MAX_MB", "0", "Setting BACKUP_MAX_MB: '0' is out of range (use 1 to 1048576)")]
     [InlineData("BACKUP_CONSISTENCY_ATTEMPTS", "many", "Setting BACKUP_CONSISTENCY_ATTEMPTS: 'many' is not a whole number")]
-    [InlineData("BACKUP_EXCLUDE_TABLES", "Samples,runners", "Setting BACKUP_EXCLUDE_TABLES: 'runners' is not a table name without prefix (letters and digits, starting with a capital, e.g. ResourceSamples)")]
+    [InlineData("BACKUP_EXCLUDE_TABLES", "Samples,runners", "Setting BACKUP_EXCLUDE_TABLES: 'runners' is not a table name without prefix (letters and digits, starting with a capital, e.g. SystemSamples)")]
     [InlineData("FUNCTIONS_MASTER_KEY", "short", "Setting FUNCTIONS_MASTER_KEY: a value of 5 characters is too short (use at least 16, or leave it empty to generate one)")]
     [InlineData("TASK_HISTORY_DAYS", "0", "Setting TASK_HISTORY_DAYS: '0' is out of range (use 1 to 3650)")]
     [InlineData("CALLBACK_MAX_ATTEMPTS", "0", "Setting CALLBACK_MAX_ATTEMPTS: '0' is out of range (use 1 to 50)")]
