@@ -41,6 +41,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapTaskFunctions();
     root.MapCallbackFunctions();
     root.MapV2TemplateFunctions();
+    root.MapV2StatusFunctions();
     root.MapProjectFunctions();
     root.MapFabricEnvironmentFunctions();
     root.MapBackupFunctions();

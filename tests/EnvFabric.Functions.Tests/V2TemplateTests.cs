@@ -240,3 +240,38 @@ public sealed class V2TemplateTests(AzuriteFixture azurite)
         Assert.Equal(["t"], (await BodyOf(list)).GetProperty("data").EnumerateArray().Select(e => e.GetString()));
     }
 }
+
+/// <summary>Seed 002's <c>/v2/status</c>.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class V2StatusTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Status_WithoutARunner_IsDegradedNamingTheRunner_AndNeedsAKey()
+    {
+        using var factory = new FunctionsFactory(azurite);
+        using var client = factory.CreateKeyedClient();
+
+        using var response = await client.GetAsync(new Uri("/v2/status", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("0", doc.RootElement.GetProperty("code").GetString());
+        var data = doc.RootElement.GetProperty("data");
+        Assert.Equal("degraded", data.GetProperty("status").GetString());
+        var components = data.GetProperty("components").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c);
+        foreach (var name in new[] { "tables", "queues", "blobs", "share" })
+        {
+            Assert.Equal("ok", components[name].GetProperty("status").GetString());
+        }
+
+        var down = components.Values.Where(c => c.GetProperty("status").GetString() == "down").ToList();
+        var runner = Assert.Single(down);
+        Assert.Contains("runner", runner.GetProperty("name").GetString(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(runner.GetProperty("message").GetString()));
+
+        using var anonymous = factory.CreateKeyedClient(null);
+        using var refused = await anonymous.GetAsync(new Uri("/v2/status", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        using var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.False(body.RootElement.GetProperty("success").GetBoolean());
+    }
+}
