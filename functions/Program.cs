@@ -19,6 +19,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddProjects();
     builder.AddConsistency();
     builder.AddSystemMonitor();
+    builder.AddSettings();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -42,6 +43,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapCallbackFunctions();
     root.MapV2TemplateFunctions();
     root.MapProjectFunctions();
+    root.MapSettingsFunctions();
     root.MapFabricEnvironmentFunctions();
     root.MapBackupFunctions();
     root.MapConsistencyFunctions();
