@@ -97,6 +97,17 @@ public sealed class SettingsVariablesTests(AzuriteFixture azurite)
         Assert.DoesNotContain(Secret, sets.ToJsonString(), StringComparison.Ordinal);
         Assert.DoesNotContain("task-2", sets.ToJsonString(), StringComparison.Ordinal);
 
+        // A ciphertext moved into another row does not decrypt: the run fails with the reason, and its process never starts.
+        await table.UpsertEntityAsync(new TableEntity("task:" + id, "API_TOKEN") { ["Type"] = "secret", ["Ciphertext"] = row.GetBinary("Ciphertext"), ["UpdatedBy"] = "moved" }, TableUpdateMode.Replace);
+        var (retriggered, _) = await host.SendAsync(HttpMethod.Post, $"/api/tasks/{id}/trigger");
+        Assert.Equal(HttpStatusCode.OK, retriggered.StatusCode);
+        var failed = await host.WaitForTaskAsync(id, d => d.HasFinished(2), what: "the run with a moved ciphertext");
+        var failedRun = failed.Executions()[0]!;
+        Assert.Equal("failed", failedRun["status"]!.GetValue<string>());
+        Assert.Contains("failed authentication", failedRun["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(failedRun["exit_code"]);
+        await table.DeleteEntityAsync("task:" + id, "API_TOKEN");
+
         // Delete: audited, gone, and a second delete is 404.
         var (deleted, deletedBody) = await host.SendAsync(HttpMethod.Delete, "/api/settings/variables/API_TOKEN?namespace=team-a");
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
