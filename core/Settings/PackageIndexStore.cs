@@ -76,8 +76,8 @@ public sealed class TablePackageIndexStore(StorageAccount storage, StorageNames 
 }
 
 /// <summary>
-/// Stamps the stored package index on every environment job as it is enqueued (script jobs install nothing), so a
-/// change applies to every later create, add, remove, sync and lock, on whichever runner takes it.
+/// Stamps the stored package index on every job that installs or resolves packages as it is enqueued, so a change
+/// applies to every later create, add, remove, sync and lock, on whichever runner takes it.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "It is a queue of runner jobs, as AzureRunnerJobQueue.")]
 public sealed class PackageIndexJobQueue(IRunnerJobQueue inner, IPackageIndexStore store) : IRunnerJobQueue
@@ -85,11 +85,14 @@ public sealed class PackageIndexJobQueue(IRunnerJobQueue inner, IPackageIndexSto
     public async Task EnqueueAsync(RunnerJob job, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        if (job is not ScriptJob && job.PackageIndex is null && await store.GetAsync(cancellationToken).ConfigureAwait(false) is { } stored)
+        if (Installs(job) && job.PackageIndex is null && await store.GetAsync(cancellationToken).ConfigureAwait(false) is { } stored)
         {
             job = job with { PackageIndex = stored.Index, Version = Math.Max(job.Version, RunnerJob.PackageIndexVersion) };
         }
 
         await inner.EnqueueAsync(job, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The jobs that resolve or install packages; the others (scripts, code runs, listing, rename, delete, interpreters) go out unchanged.</summary>
+    private static bool Installs(RunnerJob job) => job is CreateEnvironmentJob or AddPackagesJob or RemovePackagesJob or SyncEnvironmentJob or LockEnvironmentJob;
 }
