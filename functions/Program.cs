@@ -19,6 +19,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddProjects();
     builder.AddConsistency();
     builder.AddSystemMonitor();
+    builder.AddSettings();
 
     var app = builder.Build();
     StartupFailure.ValidateSettings(app.Services, typeof(Program).Assembly);
@@ -43,6 +44,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapV2TemplateFunctions();
     root.MapV2StatusFunctions();
     root.MapProjectFunctions();
+    root.MapSettingsFunctions();
     root.MapFabricEnvironmentFunctions();
     root.MapBackupFunctions();
     root.MapConsistencyFunctions();

@@ -2,6 +2,7 @@ using EnvFabric.Core.Tasks;
 using EnvFabric.Durable.Client;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace EnvFabric.Activities.Tasks;
 
@@ -85,6 +86,9 @@ public static class TaskActivityRegistration
     public static Durable.IDurableTaskBuilder AddTaskActivities(this Durable.IDurableTaskBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // A host that configures variables registers its own; without one, runs get none.
+        builder.Services.TryAddSingleton<IRunVariables, NoRunVariables>();
         return builder
             .AddActivity<PrepareTaskExecutionActivity>(PrepareTaskExecutionActivity.Name)
             .AddActivity<AcquireTaskSlotActivity>(AcquireTaskSlotActivity.Name)

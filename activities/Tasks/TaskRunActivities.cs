@@ -17,7 +17,7 @@ namespace EnvFabric.Activities.Tasks;
 /// <c>skipped</c> (overlap <c>skip</c>). Re-running it keeps an existing row.
 /// </summary>
 public sealed class PrepareTaskExecutionActivity(
-    ITaskRepository tasks, IEnvironmentRepository environments, IProjectRepository projects, TaskSlots slots, IRunnerJobQueue queue, IRunnerControl control, DataPaths paths, TimeProvider time)
+    ITaskRepository tasks, IEnvironmentRepository environments, IProjectRepository projects, TaskSlots slots, IRunnerJobQueue queue, IRunnerControl control, IRunVariables variables, DataPaths paths, TimeProvider time)
     : TaskActivity<PrepareExecutionRequest, ExecutionPlan>
 {
     public const string Name = "PrepareTaskExecution";
@@ -122,8 +122,16 @@ public sealed class PrepareTaskExecutionActivity(
                 CancellationToken.None).ConfigureAwait(false);
             if (grant.Granted)
             {
-                await DispatchTaskJobActivity.DispatchAsync(tasks, queue, control, time, new DispatchTaskJobRequest(input.TaskId, input.ExecutionId, fast.JobId, input.RunId, plan)).ConfigureAwait(false);
-                return plan with { Dispatched = true };
+                try
+                {
+                    await DispatchTaskJobActivity.DispatchAsync(tasks, queue, control, variables, time, new DispatchTaskJobRequest(input.TaskId, input.ExecutionId, fast.JobId, input.RunId, plan)).ConfigureAwait(false);
+                    return plan with { Dispatched = true };
+                }
+                catch (Core.Settings.SecretDecryptionException)
+                {
+                    // The dispatch activity meets the same refusal and the attempt fails with it (the slot grant is kept: it is idempotent).
+                    return plan;
+                }
             }
         }
 
@@ -192,7 +200,7 @@ public sealed class AcquireTaskSlotActivity(ITaskRepository tasks, TaskSlots slo
 /// Enqueues the attempt's script job and marks the execution and the task running. A task paused meanwhile
 /// gets its pause recorded on the job first, so the runner starts the process stopped.
 /// </summary>
-public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQueue queue, IRunnerControl control, TimeProvider time)
+public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQueue queue, IRunnerControl control, IRunVariables variables, TimeProvider time)
     : TaskActivity<DispatchTaskJobRequest, bool>
 {
     public const string Name = "DispatchTaskJob";
@@ -201,12 +209,12 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        await DispatchAsync(tasks, queue, control, time, input).ConfigureAwait(false);
+        await DispatchAsync(tasks, queue, control, variables, time, input).ConfigureAwait(false);
         return true;
     }
 
     /// <summary>Marks the task and the execution running and enqueues the job (also the prepare step's fast path).</summary>
-    internal static async Task DispatchAsync(ITaskRepository tasks, IRunnerJobQueue queue, IRunnerControl control, TimeProvider time, DispatchTaskJobRequest input)
+    internal static async Task DispatchAsync(ITaskRepository tasks, IRunnerJobQueue queue, IRunnerControl control, IRunVariables variables, TimeProvider time, DispatchTaskJobRequest input)
     {
         var plan = input.Plan;
         var now = time.GetUtcNow();
@@ -233,6 +241,15 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
             await tasks.UpsertExecutionAsync(execution with { Status = ExecutionStatuses.Running, JobId = input.JobId, StartTime = now }, CancellationToken.None).ConfigureAwait(false);
         }
 
+        // Resolved here, never in the plan: values must not enter the durable history.
+        var resolved = task is null ? ResolvedVariables.None : await variables.ResolveAsync(task, input.ExecutionId, CancellationToken.None).ConfigureAwait(false);
+        var environmentVariables = new Dictionary<string, string>(resolved.Plain, StringComparer.Ordinal);
+        if (plan.OutputDirectory is { } output)
+        {
+            // The runner's own name (variables may not use ENVFABRIC_*), so it never collides with a configured one.
+            environmentVariables[ProjectRecord.OutputDirectoryVariable] = output;
+        }
+
         await queue.EnqueueAsync(
             new ScriptJob
             {
@@ -248,7 +265,8 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
                 TaskId = input.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ExecutionId = input.ExecutionId,
                 ProgressEvents = false,
-                EnvironmentVariables = plan.OutputDirectory is { } output ? new Dictionary<string, string> { [ProjectRecord.OutputDirectoryVariable] = output } : new Dictionary<string, string>(),
+                EnvironmentVariables = environmentVariables,
+                Secrets = new Dictionary<string, string>(resolved.Secrets, StringComparer.Ordinal),
             },
             CancellationToken.None).ConfigureAwait(false);
     }

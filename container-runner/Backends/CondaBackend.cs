@@ -229,7 +229,7 @@ public sealed class CondaBackend : EnvironmentBackendBase
         foreach (var spec in specs)
         {
             var pip = await context.Processes.RunAsync(
-                new ProcessSpec([EnvironmentLayout.Python(Kind, dir), "-m", "pip", "install", spec.ToString()]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
+                new ProcessSpec([EnvironmentLayout.Python(Kind, dir), "-m", "pip", "install", .. PipIndexArguments(context), spec.ToString()]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
                 cancellationToken);
             if (!pip.Succeeded)
             {

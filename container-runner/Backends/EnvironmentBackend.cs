@@ -12,7 +12,8 @@ public sealed record BackendContext(
     RunnerCapabilities Capabilities,
     EnvFabricOptions Settings,
     DataPaths Paths,
-    RunnerOptions Options);
+    RunnerOptions Options,
+    PackageIndex? Index = null);
 
 /// <summary>What an environment job produced.</summary>
 public sealed record EnvironmentOutcome
@@ -245,20 +246,64 @@ public abstract class EnvironmentBackendBase
         File.WriteAllLines(file, declared);
     }
 
-    /// <summary>pip's index settings, mapped from PIP_INDEX_URL, PIP_FIND_LINKS and PIP_NO_INDEX.</summary>
+    /// <summary>
+    /// pip's index settings, mapped from PIP_INDEX_URL, PIP_FIND_LINKS and PIP_NO_INDEX; a job's own package index
+    /// removes all three (it comes as <see cref="PipIndexArguments"/> instead), so none of the runner's leaks in.
+    /// </summary>
     protected static Dictionary<string, string?> PipEnvironment(BackendContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var own = context.Index is not null;
         var env = new Dictionary<string, string?>
         {
             ["PIP_DISABLE_PIP_VERSION_CHECK"] = "1",
             ["PIP_NO_INPUT"] = "1",
             ["PYTHONUNBUFFERED"] = "1",
-            ["PIP_INDEX_URL"] = NullIfEmpty(context.Settings.PipIndexUrl),
-            ["PIP_FIND_LINKS"] = NullIfEmpty(context.Settings.PipFindLinks),
-            ["PIP_NO_INDEX"] = context.Settings.PipNoIndex ? "1" : null,
+            ["PIP_INDEX_URL"] = own ? null : NullIfEmpty(context.Settings.PipIndexUrl),
+            ["PIP_EXTRA_INDEX_URL"] = null,
+            ["PIP_FIND_LINKS"] = own ? null : NullIfEmpty(context.Settings.PipFindLinks),
+            ["PIP_NO_INDEX"] = own ? null : context.Settings.PipNoIndex ? "1" : null,
+            ["PIP_TRUSTED_HOST"] = null,
         };
         return env;
+    }
+
+    /// <summary>The job's package index as <c>pip install</c> options; empty without one (the environment then carries the runner's settings).</summary>
+    public static List<string> PipIndexArguments(BackendContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var args = new List<string>();
+        if (context.Index is not { } index)
+        {
+            return args;
+        }
+
+        if (index.IndexUrl is { } url)
+        {
+            args.AddRange(["--index-url", url]);
+        }
+
+        foreach (var extra in index.ExtraIndexUrls)
+        {
+            args.AddRange(["--extra-index-url", extra]);
+        }
+
+        foreach (var link in index.FindLinks)
+        {
+            args.AddRange(["--find-links", link]);
+        }
+
+        foreach (var host in index.TrustedHosts)
+        {
+            args.AddRange(["--trusted-host", host]);
+        }
+
+        if (index.NoIndex)
+        {
+            args.Add("--no-index");
+        }
+
+        return args;
     }
 
     protected static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

@@ -28,11 +28,41 @@ public sealed class UvBackend : EnvironmentBackendBase
         };
     }
 
-    /// <summary>PIP_INDEX_URL, PIP_FIND_LINKS and PIP_NO_INDEX as uv's own options.</summary>
+    /// <summary>The job's package index, else PIP_INDEX_URL, PIP_FIND_LINKS and PIP_NO_INDEX, as uv's own options.</summary>
     public static List<string> IndexArguments(BackendContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var args = new List<string>();
+        if (context.Index is { } own)
+        {
+            if (own.IndexUrl is { } url)
+            {
+                args.AddRange(["--index-url", url]);
+            }
+
+            foreach (var extra in own.ExtraIndexUrls)
+            {
+                args.AddRange(["--extra-index-url", extra]);
+            }
+
+            foreach (var link in own.FindLinks)
+            {
+                args.AddRange(["--find-links", link]);
+            }
+
+            foreach (var host in own.TrustedHosts)
+            {
+                args.AddRange(["--allow-insecure-host", host]);
+            }
+
+            if (own.NoIndex)
+            {
+                args.Add("--no-index");
+            }
+
+            return args;
+        }
+
         if (NullIfEmpty(context.Settings.PipIndexUrl) is { } index)
         {
             args.AddRange(["--default-index", index]);

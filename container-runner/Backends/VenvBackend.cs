@@ -95,7 +95,7 @@ public sealed class VenvBackend : EnvironmentBackendBase
 
         var pip = await PipAsync(dir, context, cancellationToken);
         var install = await context.Processes.RunAsync(
-            new ProcessSpec([.. pip, "install", "-r", lockPath]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
+            new ProcessSpec([.. pip, "install", .. PipIndexArguments(context), "-r", lockPath]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
             cancellationToken);
         if (!install.Succeeded)
         {
@@ -238,7 +238,7 @@ public sealed class VenvBackend : EnvironmentBackendBase
 
     private static Task<ProcessOutcome> PipInstallAsync(string dir, string[] pip, IReadOnlyList<PackageRequirement> specs, BackendContext context, CancellationToken cancellationToken) =>
         context.Processes.RunAsync(
-            new ProcessSpec([.. pip, "install", .. specs.Select(s => s.ToString())]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
+            new ProcessSpec([.. pip, "install", .. PipIndexArguments(context), .. specs.Select(s => s.ToString())]) { Environment = PipEnvironment(context), CaptureOutput = true, WorkingDirectory = dir },
             cancellationToken);
 
     private string Prefix(string dir) => EnvironmentLayout.PrefixDirectory(Kind, dir);

@@ -258,7 +258,7 @@ public sealed class JobExecutor(
             return EnvironmentOutcome.Failed($"the {job.Backend.ToString().ToLowerInvariant()} backend is not available on runner {state.RunnerId}");
         }
 
-        var context = new BackendContext(processes, log.WriteLine, capabilities, settings.Value, paths, _options);
+        var context = new BackendContext(processes, log.WriteLine, capabilities, settings.Value, paths, _options, job.PackageIndex);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (job is not RunCodeJob)
         {

@@ -38,11 +38,17 @@ public enum EnvironmentBackend
 [JsonDerivedType(typeof(PythonInstallJob), JobKinds.PythonInstall)]
 public abstract record RunnerJob
 {
-    /// <summary>The contract version this library writes and the highest it reads.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>The highest contract version this library reads (2 added <see cref="PackageIndex"/>).</summary>
+    public const int CurrentVersion = 2;
 
-    /// <summary>Contract version of this message.</summary>
-    public int Version { get; init; } = CurrentVersion;
+    /// <summary>The version of a job that carries a <see cref="PackageIndex"/>: a runner that would ignore it refuses the job instead.</summary>
+    public const int PackageIndexVersion = 2;
+
+    /// <summary>
+    /// Contract version of this message: the lowest that carries what it holds (1, or <see cref="PackageIndexVersion"/>
+    /// with a package index), so runners of an older contract still take the jobs they can do faithfully.
+    /// </summary>
+    public int Version { get; init; } = 1;
 
     /// <summary>Unique per attempt: a retry of the same work gets a new id, so late events of an earlier attempt can be told apart.</summary>
     public required string JobId { get; init; }
@@ -76,6 +82,12 @@ public abstract record RunnerJob
 
     /// <summary>When the sender enqueued the job (UTC); used for metrics only.</summary>
     public DateTimeOffset? EnqueuedAt { get; init; }
+
+    /// <summary>
+    /// The deployment's package index for an environment job (stamped at enqueue time from the stored setting);
+    /// when set it replaces the runner's PIP_INDEX_URL, PIP_FIND_LINKS and PIP_NO_INDEX. Null for script jobs.
+    /// </summary>
+    public PackageIndex? PackageIndex { get; init; }
 }
 
 /// <summary>The <c>kind</c> discriminator values.</summary>

@@ -11,7 +11,8 @@ namespace EnvFabric.Functions.Tests;
 /// <summary>
 /// One environment test host: the functions host in memory (FunctionsFactory) on Azurite with its own share,
 /// storage prefix and hub, plus the real runner as a child process (venv backend, PIP_NO_INDEX with a
-/// wheelhouse the tests build). The share, prefix and hub survive a host restart.
+/// wheelhouse the tests build; a test that sets PIP_NO_INDEX and PIP_FIND_LINKS to null starts a runner
+/// without them). The share, prefix and hub survive a host restart.
 /// </summary>
 public sealed class EnvironmentHostForTests : IAsyncDisposable
 {
@@ -149,9 +150,17 @@ public sealed class EnvironmentHostForTests : IAsyncDisposable
         start.Environment["RUNNER_HEARTBEAT_SECONDS"] = "1";
         foreach (var key in new[] { "DATA_ROOT", "ENVFABRIC_STORAGE_PREFIX", "PIP_NO_INDEX", "PIP_FIND_LINKS", "PIP_INDEX_URL", "DEFAULT_PYTHON", "VENV_WITH_PIP", "PATH" })
         {
+            // A setting given as null (a test without the runner's wheelhouse index) is not passed at all, nor inherited.
             if (_settings.TryGetValue(key, out var value))
             {
-                start.Environment[key] = value;
+                if (value is null)
+                {
+                    start.Environment.Remove(key);
+                }
+                else
+                {
+                    start.Environment[key] = value;
+                }
             }
         }
 

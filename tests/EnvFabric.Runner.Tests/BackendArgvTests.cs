@@ -188,6 +188,72 @@ public sealed class BackendArgvTests : IDisposable
         Assert.Equal(["numpy>=1.26", "requests[socks]>=2.31"], outcome.Dependencies!);
     }
 
+    private static readonly PackageIndex JobIndex = new()
+    {
+        IndexUrl = "https://pypi.internal/simple",
+        ExtraIndexUrls = ["https://extra.internal/simple"],
+        FindLinks = ["/srv/wheels", "file:///srv/more"],
+        TrustedHosts = ["pypi.internal:8080"],
+        NoIndex = true,
+    };
+
+    [Fact]
+    public async Task UvAdd_JobPackageIndex_ReplacesRunnerIndexSettings()
+    {
+        var dir = Path.Combine(_context.Paths.Envs, "wf2_node1_v1");
+        Directory.CreateDirectory(dir);
+        Answer(spec =>
+        {
+            File.WriteAllText(Path.Combine(dir, "uv.lock"), Data("uv.lock"));
+            File.WriteAllText(Path.Combine(dir, "pyproject.toml"), Data("pyproject.toml"));
+            return Ok();
+        });
+
+        var outcome = await new UvBackend().ExecuteAsync(
+            new AddPackagesJob { JobId = "j", InstanceId = "i", LogBlobName = "l", EnvironmentDirectory = dir, Backend = EnvironmentBackend.Uv, Packages = ["requests>=2.31"], PackageIndex = JobIndex },
+            _context with { Index = JobIndex },
+            CancellationToken.None);
+
+        Assert.Equal(JobStatus.Succeeded, outcome.Status);
+        Assert.Equal(
+            ["uv", "add", "--project", dir, "--index-url", "https://pypi.internal/simple", "--extra-index-url", "https://extra.internal/simple",
+                "--find-links", "/srv/wheels", "--find-links", "file:///srv/more", "--allow-insecure-host", "pypi.internal:8080", "--no-index", "requests>=2.31"],
+            _calls[0].Argv);
+        Assert.DoesNotContain("--default-index", _calls.SelectMany(c => c.Argv));
+    }
+
+    [Fact]
+    public async Task CondaCreate_JobPackageIndex_PipPartGetsPipOptionsAndNoRunnerPipEnvironment()
+    {
+        var dir = Path.Combine(_context.Paths.Envs, "conda3");
+        var prefix = Path.Combine(dir, "env");
+        Answer(spec => spec.Argv switch
+        {
+            [_, "list", _, _, "--json"] => Ok(Data("conda-list.json")),
+            [_, "list", _, _, "--explicit", "--md5"] => Ok(Data("conda-explicit.txt")),
+            [_, "env", "export", ..] => Ok("name: null\ndependencies:\n  - python=3.11.9\n"),
+            _ => Ok(),
+        });
+
+        var outcome = await new CondaBackend().ExecuteAsync(
+            new CreateEnvironmentJob { JobId = "j", InstanceId = "i", LogBlobName = "l", EnvironmentDirectory = dir, Backend = EnvironmentBackend.Conda, PythonVersion = "3.11", Packages = ["requests[socks]>=2.31"], PackageIndex = JobIndex },
+            _context with { Index = JobIndex },
+            CancellationToken.None);
+
+        Assert.Equal(JobStatus.Succeeded, outcome.Status);
+        var pip = _calls.Single(c => c.Argv.Contains("pip") && c.Argv.Contains("install"));
+        Assert.Equal(
+            [Path.Combine(prefix, "bin", "python"), "-m", "pip", "install", "--index-url", "https://pypi.internal/simple", "--extra-index-url", "https://extra.internal/simple",
+                "--find-links", "/srv/wheels", "--find-links", "file:///srv/more", "--trusted-host", "pypi.internal:8080", "--no-index", "requests[socks]>=2.31"],
+            pip.Argv);
+
+        // The runner's PIP_* settings are removed from the process, not merely outvoted.
+        foreach (var name in new[] { "PIP_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST" })
+        {
+            Assert.True(pip.Environment.TryGetValue(name, out var value) && value is null, name);
+        }
+    }
+
     [Fact]
     public async Task CondaRemove_PipPackageThroughPipCondaPackageThroughMicromamba()
     {

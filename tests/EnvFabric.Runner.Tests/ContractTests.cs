@@ -20,6 +20,29 @@ public sealed class ContractTests
         Assert.Equal(expected, argv);
     }
 
+    [Fact]
+    public void RunnerJson_JobWithPackageIndex_IsVersionTwoAndRoundTrips()
+    {
+        RunnerJob job = new AddPackagesJob
+        {
+            JobId = "b",
+            InstanceId = "i",
+            LogBlobName = "l",
+            EnvironmentDirectory = "/d",
+            Packages = ["x"],
+            Version = RunnerJob.PackageIndexVersion,
+            PackageIndex = new PackageIndex { IndexUrl = "https://pypi.internal/simple", FindLinks = ["/srv/wheels"], TrustedHosts = ["pypi.internal"], NoIndex = true },
+        };
+
+        var json = RunnerJson.Serialize(job);
+        Assert.Contains("\"version\":2", json);
+        Assert.Contains("\"package_index\":{\"index_url\":\"https://pypi.internal/simple\"", json);
+        Assert.True(RunnerJson.TryDeserializeJob(json, out var back, out var error), error);
+        Assert.Equal(["/srv/wheels"], back!.PackageIndex!.FindLinks);
+        Assert.True(back.PackageIndex.NoIndex);
+        Assert.Equal(json, RunnerJson.Serialize(back));
+    }
+
     [Theory]
     [InlineData("python 'unterminated", "unterminated single quote")]
     [InlineData("python \"unterminated", "unterminated double quote")]
@@ -64,7 +87,7 @@ public sealed class ContractTests
     }
 
     [Theory]
-    [InlineData("{\"kind\":\"script\",\"version\":2,\"job_id\":\"a\",\"instance_id\":\"i\",\"log_blob_name\":\"l\",\"environment_directory\":\"/d\",\"working_directory\":\"/w\"}", "unsupported job contract version")]
+    [InlineData("{\"kind\":\"script\",\"version\":3,\"job_id\":\"a\",\"instance_id\":\"i\",\"log_blob_name\":\"l\",\"environment_directory\":\"/d\",\"working_directory\":\"/w\"}", "unsupported job contract version")]
     [InlineData("{\"kind\":\"teleport\",\"version\":1,\"job_id\":\"a\"}", "invalid job message")]
     [InlineData("{\"kind\":\"script\",\"version\":1,\"job_id\":\"a\"}", "invalid job message")]
     [InlineData("not json", "invalid job message")]
