@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Reflection;
+using Microsoft.Extensions.Configuration;
 
 namespace EnvFabric.Core.Configuration;
 
@@ -95,5 +96,29 @@ public static class SettingValue
         throw new NotSupportedException($"{label}: settings of type {target.Name} are not supported");
 
         InvalidSettingException Refused(string reason) => new($"{label}: '{text}' {reason}");
+    }
+
+    /// <summary>
+    /// The whole-number setting <paramref name="name"/>, or <paramref name="fallback"/> when it is unset or empty;
+    /// a value that is not a whole number or lies outside <paramref name="min"/>..<paramref name="max"/> is an
+    /// <see cref="InvalidSettingException"/> naming the setting and the range.
+    /// </summary>
+    public static int ReadInt(IConfiguration configuration, string name, int fallback, int min, int max)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration[name] is not { Length: > 0 } text)
+        {
+            return fallback;
+        }
+
+        var value = (int)Parse("Setting " + name, text, typeof(int))!;
+        return value < min || value > max ? throw new InvalidSettingException($"Setting {name}: '{text}' is out of range (use {min} to {max})") : value;
+    }
+
+    /// <summary>The boolean setting <paramref name="name"/> in pip's forms, or <paramref name="fallback"/> when unset or empty.</summary>
+    public static bool ReadBool(IConfiguration configuration, string name, bool fallback)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration[name] is { Length: > 0 } text ? (bool)Parse("Setting " + name, text, typeof(bool))! : fallback;
     }
 }

@@ -30,16 +30,7 @@ public static class BackupExtensions
     public static BackupOptions ReadOptions(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        int Read(string name, int fallback, int min, int max)
-        {
-            if (configuration[name] is not { Length: > 0 } text)
-            {
-                return fallback;
-            }
-
-            var value = (int)SettingValue.Parse("Setting " + name, text, typeof(int))!;
-            return value < min || value > max ? throw new InvalidSettingException($"Setting {name}: '{text}' is out of range (use {min} to {max})") : value;
-        }
+        int Read(string name, int fallback, int min, int max) => SettingValue.ReadInt(configuration, name, fallback, min, max);
 
         var excluded = (configuration["BACKUP_EXCLUDE_TABLES"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (excluded.FirstOrDefault(t => t.Length == 0 || !char.IsAsciiLetterUpper(t[0]) || !t.All(char.IsAsciiLetterOrDigit)) is { } wrong)

@@ -28,12 +28,6 @@ public static class ConsistencyExtensions
     public static int ReadGraceSeconds(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        if (configuration[GraceSetting] is not { Length: > 0 } text)
-        {
-            return 300;
-        }
-
-        var value = (int)SettingValue.Parse("Setting " + GraceSetting, text, typeof(int))!;
-        return value is < 0 or > 86_400 ? throw new InvalidSettingException($"Setting {GraceSetting}: '{text}' is out of range (use 0 to 86400)") : value;
+        return SettingValue.ReadInt(configuration, GraceSetting, 300, 0, 86_400);
     }
 }

@@ -27,15 +27,6 @@ public static class MonitorExtensions
     public static SystemMonitorOptions ReadOptions(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        const string name = "SYSTEM_SAMPLE_SECONDS";
-        if (configuration[name] is not { Length: > 0 } text)
-        {
-            return new SystemMonitorOptions(TimeSpan.FromSeconds(10));
-        }
-
-        var seconds = (int)SettingValue.Parse("Setting " + name, text, typeof(int))!;
-        return seconds is < 1 or > 3600
-            ? throw new InvalidSettingException($"Setting {name}: '{text}' is out of range (use 1 to 3600)")
-            : new SystemMonitorOptions(TimeSpan.FromSeconds(seconds));
+        return new SystemMonitorOptions(TimeSpan.FromSeconds(SettingValue.ReadInt(configuration, "SYSTEM_SAMPLE_SECONDS", 10, 1, 3600)));
     }
 }

@@ -39,16 +39,7 @@ public static class ProjectExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var upload = TaskExtensions.ReadOptions(configuration).Upload with { MaxPathLength = ProjectPath.MaxPathBytes, MaxNameLength = ProjectPath.MaxSegmentBytes };
-        var editKb = 1024;
-        if (configuration["PROJECT_MAX_EDIT_KB"] is { Length: > 0 } text)
-        {
-            editKb = (int)SettingValue.Parse("Setting PROJECT_MAX_EDIT_KB", text, typeof(int))!;
-            if (editKb is < 1 or > MaxEditKb)
-            {
-                throw new InvalidSettingException($"Setting PROJECT_MAX_EDIT_KB: '{text}' is out of range (use 1 to {MaxEditKb})");
-            }
-        }
-
+        var editKb = SettingValue.ReadInt(configuration, "PROJECT_MAX_EDIT_KB", 1024, 1, MaxEditKb);
         return new ProjectOptions { Upload = upload, MaxEditBytes = editKb * 1024 };
     }
 }

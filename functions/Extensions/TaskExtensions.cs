@@ -38,19 +38,9 @@ public static class TaskExtensions
     public static TaskOptions ReadOptions(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        int Read(string name, int fallback, int min, int max)
-        {
-            if (configuration[name] is not { Length: > 0 } text)
-            {
-                return fallback;
-            }
+        int Read(string name, int fallback, int min, int max) => SettingValue.ReadInt(configuration, name, fallback, min, max);
 
-            var value = (int)SettingValue.Parse("Setting " + name, text, typeof(int))!;
-            return value < min || value > max ? throw new InvalidSettingException($"Setting {name}: '{text}' is out of range (use {min} to {max})") : value;
-        }
-
-        bool Flag(string name, bool fallback) =>
-            configuration[name] is { Length: > 0 } text ? (bool)SettingValue.Parse("Setting " + name, text, typeof(bool))! : fallback;
+        bool Flag(string name, bool fallback) => SettingValue.ReadBool(configuration, name, fallback);
 
         var upload = Read("TASK_MAX_UPLOAD_MB", 50, 1, 4096);
         return new TaskOptions
