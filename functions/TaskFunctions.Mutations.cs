@@ -415,6 +415,7 @@ public static partial class TaskFunctions
 
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             await File.WriteAllTextAsync(target, body.Script, s.Aborted);
+            Core.Projects.ProjectFiles.DropCompiled(target);
         }
 
         var updated = await s.Tasks.MutateAsync(

@@ -250,6 +250,10 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
             environmentVariables[ProjectRecord.OutputDirectoryVariable] = output;
         }
 
+        // An edited script or project file is what the next run runs: no bytecode is written beside the user's code,
+        // where Python would trust it after a same-length edit within the same second (a variable may say otherwise).
+        environmentVariables.TryAdd("PYTHONDONTWRITEBYTECODE", "1");
+
         await queue.EnqueueAsync(
             new ScriptJob
             {

@@ -179,7 +179,33 @@ public sealed class ProjectFiles(string root, int maxEditBytes)
         }
 
         await WriteAtomicallyAsync(full, bytes, existed, cancellationToken).ConfigureAwait(false);
+        DropCompiled(full);
         return ProjectFileResult.Done(created: !existed);
+    }
+
+    /// <summary>
+    /// Removes the compiled copies of a Python module (<c>__pycache__/{name}.*.pyc</c>): Python trusts one whose
+    /// recorded source size and modification second still match, so an edit of the same length within the same
+    /// second would otherwise run the old code.
+    /// </summary>
+    public static void DropCompiled(string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!source.EndsWith(".py", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var cache = Path.Combine(Path.GetDirectoryName(source)!, "__pycache__");
+        if (!Directory.Exists(cache) || new DirectoryInfo(cache).LinkTarget is not null)
+        {
+            return;
+        }
+
+        foreach (var compiled in Directory.EnumerateFiles(cache, Path.GetFileNameWithoutExtension(source) + ".*.pyc"))
+        {
+            File.Delete(compiled);
+        }
     }
 
     /// <summary>Creates the file (with <paramref name="content"/>) or folder <paramref name="path"/>; refused when it exists.</summary>

@@ -51,6 +51,21 @@ public sealed class ProjectFilesTests : IDisposable
     }
 
     [Fact]
+    public async Task Write_PythonModule_DropsItsCompiledCopiesOnly()
+    {
+        var cache = Directory.CreateDirectory(_dir.Combine("src", "__pycache__")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(cache, "util.cpython-311.pyc"), "old");
+        await File.WriteAllTextAsync(Path.Combine(cache, "util.cpython-312.opt-1.pyc"), "old");
+        await File.WriteAllTextAsync(Path.Combine(cache, "other.cpython-311.pyc"), "keep");
+
+        // The same length as before: Python would trust the old bytecode within the same second.
+        Assert.Equal(ProjectFileStatus.Ok, (await _files.WriteAsync("src/util.py", "x = 2\n", CancellationToken.None)).Status);
+
+        Assert.Equal(["other.cpython-311.pyc"], Directory.EnumerateFiles(cache).Select(Path.GetFileName));
+        Assert.Equal("x = 2\n", await File.ReadAllTextAsync(_dir.Combine("src", "util.py")));
+    }
+
+    [Fact]
     public async Task Write_ReplacesAtomically_CreatesOnlyWhereTheFolderExists()
     {
         var replaced = await _files.WriteAsync("main.py", "print('edited')\n", default);
