@@ -1,5 +1,3 @@
-using System.Text.Json;
-using EnvFabric.Core.Audit;
 using EnvFabric.Core.Projects;
 using EnvFabric.Core.Tasks;
 using EnvFabric.Functions.Auth;
@@ -16,8 +14,6 @@ namespace EnvFabric.Functions;
 /// </summary>
 public static partial class ProjectFunctions
 {
-    private static readonly JsonSerializerOptions AuditJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public static RouteGroupBuilder MapProjectFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
@@ -372,29 +368,6 @@ public static partial class ProjectFunctions
         await s.Projects.UpdateAsync(project with { SizeBytes = bytes, FileCount = count, ETag = null }, CancellationToken.None);
     }
 
-    private static async Task AuditAsync(ProjectServices s, string operation, string project, object inputs, string outcome = "succeeded", string? error = null)
-    {
-        try
-        {
-            await s.Audit.WriteAsync(
-                new AuditRecord
-                {
-                    Id = $"project-{Guid.NewGuid():N}",
-                    At = s.Time.GetUtcNow(),
-                    Operation = "project." + operation,
-                    Environment = "",
-                    Who = s.Who,
-                    ClientIp = s.ClientIp,
-                    Inputs = JsonSerializer.Serialize(inputs, AuditJson),
-                    Outcome = outcome,
-                    Error = error,
-                    OperationId = project,
-                },
-                CancellationToken.None);
-        }
-        catch (AuditWriteException)
-        {
-            // The change itself is made; the audit outage shows in the health check.
-        }
-    }
+    private static Task AuditAsync(ProjectServices s, string operation, string project, object inputs, string outcome = "succeeded", string? error = null) =>
+        s.Audit.WriteQuietlyAsync(s.Context, s.Time, "project." + operation, project, inputs, outcome: outcome, error: error);
 }

@@ -22,8 +22,6 @@ public static class PythonVersionFunctions
     /// <summary>The longest <c>?wait=</c>: under Azure's 230 s request limit, as for environments.</summary>
     public const int MaxWaitSeconds = 200;
 
-    private static readonly JsonSerializerOptions AuditJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public static RouteGroupBuilder MapPythonVersionFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
@@ -152,30 +150,8 @@ public static class PythonVersionFunctions
         JsonHttpResult<CondaError> NotFound() => ErrorBodies.Conda(StatusCodes.Status404NotFound, "Install not found", $"No Python install with id '{id}'");
     }
 
-    private static async Task AuditAsync(IAuditLog audit, HttpContext context, TimeProvider time, PythonInstallJob job, string outcome)
-    {
-        try
-        {
-            await audit.WriteAsync(
-                new AuditRecord
-                {
-                    Id = "python-" + Guid.NewGuid().ToString("N"),
-                    At = time.GetUtcNow(),
-                    Operation = "python.install",
-                    Environment = "",
-                    Who = NamespaceAccess.KeyNameOf(context.User) ?? "anonymous",
-                    ClientIp = context.Connection.RemoteIpAddress?.ToString() ?? "",
-                    Inputs = JsonSerializer.Serialize(new { version = job.PythonVersion, tool = job.Tool, job_id = job.JobId }, AuditJson),
-                    Outcome = outcome,
-                    OperationId = job.JobId,
-                },
-                CancellationToken.None);
-        }
-        catch (AuditWriteException)
-        {
-            // The job is queued; the audit outage shows in the health check.
-        }
-    }
+    private static Task AuditAsync(IAuditLog audit, HttpContext context, TimeProvider time, PythonInstallJob job, string outcome) =>
+        audit.WriteQuietlyAsync(context, time, "python.install", job.JobId, new { version = job.PythonVersion, tool = job.Tool, job_id = job.JobId }, outcome: outcome);
 }
 
 /// <summary>The body of <c>POST /api/python-versions</c>.</summary>

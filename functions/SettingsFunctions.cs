@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using EnvFabric.Core.Audit;
 using EnvFabric.Functions.Auth;
 using EnvFabric.Functions.Http;
@@ -12,8 +11,6 @@ namespace EnvFabric.Functions;
 /// </summary>
 public static partial class SettingsFunctions
 {
-    private static readonly JsonSerializerOptions AuditJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public static RouteGroupBuilder MapSettingsFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
@@ -41,30 +38,8 @@ public static partial class SettingsFunctions
     private static Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<CondaError> Invalid(string message, string error) => ErrorBodies.Conda(StatusCodes.Status400BadRequest, message, error);
 
     /// <summary>One audit row of a settings change; an audit outage does not undo the change.</summary>
-    private static async Task AuditAsync(IAuditLog audit, TimeProvider time, HttpContext context, string operation, object inputs, string operationId)
-    {
-        try
-        {
-            await audit.WriteAsync(
-                new AuditRecord
-                {
-                    Id = $"settings-{Guid.NewGuid():N}",
-                    At = time.GetUtcNow(),
-                    Operation = operation,
-                    Environment = "",
-                    Who = Who(context),
-                    ClientIp = ClientIp(context),
-                    Inputs = JsonSerializer.Serialize(inputs, AuditJson),
-                    Outcome = "succeeded",
-                    OperationId = operationId,
-                },
-                CancellationToken.None);
-        }
-        catch (AuditWriteException)
-        {
-            // The change itself is made; the audit outage shows in the health check.
-        }
-    }
+    private static Task AuditAsync(IAuditLog audit, TimeProvider time, HttpContext context, string operation, object inputs, string operationId) =>
+        audit.WriteQuietlyAsync(context, time, operation, operationId, inputs);
 
     internal static string? Date(DateTimeOffset at) => at == DateTimeOffset.MinValue ? null : at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

@@ -10,10 +10,11 @@ public static class AuditTrail
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>
-    /// Writes a succeeded <paramref name="operation"/> with <paramref name="inputs"/> (as snake_case JSON). An audit
+    /// Writes <paramref name="operation"/> (succeeded unless <paramref name="outcome"/> says otherwise) with <paramref name="inputs"/> (as snake_case JSON). An audit
     /// outage does not fail the request: the change is made, and the health check shows the outage.
     /// </summary>
-    public static async Task WriteQuietlyAsync(this IAuditLog log, HttpContext context, TimeProvider time, string operation, string operationId, object inputs, string environment = "")
+    public static async Task WriteQuietlyAsync(
+        this IAuditLog log, HttpContext context, TimeProvider time, string operation, string operationId, object inputs, string environment = "", string outcome = "succeeded", string? error = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(context);
@@ -30,7 +31,8 @@ public static class AuditTrail
                     Who = NamespaceAccess.KeyNameOf(context.User) ?? "anonymous",
                     ClientIp = context.Connection.RemoteIpAddress?.ToString() ?? "",
                     Inputs = JsonSerializer.Serialize(inputs, Json),
-                    Outcome = "succeeded",
+                    Outcome = outcome,
+                    Error = error,
                     OperationId = operationId,
                 },
                 CancellationToken.None).ConfigureAwait(false);
