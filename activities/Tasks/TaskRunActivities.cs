@@ -52,6 +52,7 @@ public sealed class PrepareTaskExecutionActivity(
             DueAt = input.DueAt,
             QueuedAt = input.QueuedAt,
             LogBlob = log,
+            Pool = task.Pool,
         };
 
         // The task's run in progress, if any (a current execution that already ended, or vanished, is stale).
@@ -93,9 +94,11 @@ public sealed class PrepareTaskExecutionActivity(
             MaxRetries = task.Retry.MaxRetries,
             RetryIntervalSeconds = task.Retry.RetryIntervalSeconds,
             ExponentialBackoff = task.Retry.ExponentialBackoff,
-            PriorityRank = TaskPriorities.Rank(task.Priority),
+            PriorityRank = task.EffectivePriority,
             OnePerTask = task.Overlap != OverlapPolicies.Allow,
             LogBlob = log,
+            Pool = task.Pool,
+            Quotas = task.Quotas,
         };
 
         if (environment is null or { Status: EnvironmentStatus.Deleting })
@@ -243,7 +246,13 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
 
         // Resolved here, never in the plan: values must not enter the durable history.
         var resolved = task is null ? ResolvedVariables.None : await variables.ResolveAsync(task, input.ExecutionId, CancellationToken.None).ConfigureAwait(false);
-        var environmentVariables = new Dictionary<string, string>(resolved.Plain, StringComparer.Ordinal);
+        // A rendered v2 job's variables first; configured variables of the same name win.
+        var environmentVariables = new Dictionary<string, string>(task?.Variables ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        foreach (var (name, value) in resolved.Plain)
+        {
+            environmentVariables[name] = value;
+        }
+
         if (plan.OutputDirectory is { } output)
         {
             // The runner's own name (variables may not use ENVFABRIC_*), so it never collides with a configured one.
@@ -271,6 +280,10 @@ public sealed class DispatchTaskJobActivity(ITaskRepository tasks, IRunnerJobQue
                 ProgressEvents = false,
                 EnvironmentVariables = environmentVariables,
                 Secrets = new Dictionary<string, string>(resolved.Secrets, StringComparer.Ordinal),
+                Pool = plan.Pool,
+                MemoryLimitMb = plan.Quotas?.MemoryMb,
+                CpuLimit = plan.Quotas?.Cpu,
+                Version = plan.Quotas is { MemoryMb: not null } or { Cpu: not null } ? RunnerJob.QuotaVersion : 1,
             },
             CancellationToken.None).ConfigureAwait(false);
     }

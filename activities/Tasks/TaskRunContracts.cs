@@ -67,6 +67,12 @@ public sealed record ExecutionPlan
 
     public string LogBlob { get; init; } = "";
 
+    /// <summary>The runner pool the attempt runs in (its slots and its job queue).</summary>
+    public string Pool { get; init; } = Core.Tasks.PoolNames.Default;
+
+    /// <summary>The task's resource quotas, passed to the runner; null = none.</summary>
+    public Core.Tasks.TaskQuotas? Quotas { get; init; }
+
     /// <summary>The prepare step took a slot and dispatched the job already.</summary>
     public bool Dispatched { get; init; }
 }

@@ -38,8 +38,11 @@ public enum EnvironmentBackend
 [JsonDerivedType(typeof(PythonInstallJob), JobKinds.PythonInstall)]
 public abstract record RunnerJob
 {
-    /// <summary>The highest contract version this library reads (2 added <see cref="PackageIndex"/>).</summary>
-    public const int CurrentVersion = 2;
+    /// <summary>The highest contract version this library reads (2 added <see cref="PackageIndex"/>, 3 the quotas of <see cref="ScriptJob"/>).</summary>
+    public const int CurrentVersion = 3;
+
+    /// <summary>The version of a script job with a memory or CPU quota: a runner that would run it unlimited refuses it instead.</summary>
+    public const int QuotaVersion = 3;
 
     /// <summary>The version of a job that carries a <see cref="PackageIndex"/>: a runner that would ignore it refuses the job instead.</summary>
     public const int PackageIndexVersion = 2;
@@ -79,6 +82,12 @@ public abstract record RunnerJob
     /// completion wait behind the start's episode. A waiter that reads the job table's heartbeat needs neither.
     /// </summary>
     public bool ProgressEvents { get; init; } = true;
+
+    /// <summary>
+    /// The runner pool whose queue carries the job (<c>RUNNER_POOL</c> of the runners that may take it); null = the
+    /// default pool, or for an environment job any pool with a live runner that has the backend's tool.
+    /// </summary>
+    public string? Pool { get; init; }
 
     /// <summary>When the sender enqueued the job (UTC); used for metrics only.</summary>
     public DateTimeOffset? EnqueuedAt { get; init; }
@@ -237,4 +246,14 @@ public sealed record ScriptJob : RunnerJob
 
     /// <summary>The execution record this job runs for.</summary>
     public string? ExecutionId { get; init; }
+
+    /// <summary>
+    /// The run's memory quota in MiB, enforced by the runner on the process tree; a run over it is killed and
+    /// fails with the reason. Null = no limit. A job with a quota has <see cref="RunnerJob.Version"/> at least
+    /// <see cref="RunnerJob.QuotaVersion"/>.
+    /// </summary>
+    public long? MemoryLimitMb { get; init; }
+
+    /// <summary>The run's CPU quota as a number of cores (0.5 = half a core), enforced by the runner; null = no limit.</summary>
+    public double? CpuLimit { get; init; }
 }

@@ -111,6 +111,15 @@ public sealed record RunnerInfo
     /// <summary>The file systems the runner works on: <c>share</c> (DATA_ROOT), <c>envs</c> (ENVS_BASE_PATH), <c>work</c> (its temp directory).</summary>
     public IReadOnlyList<RunnerDisk> Disks { get; init; } = [];
 
+    /// <summary>The pool the runner serves (<c>RUNNER_POOL</c>).</summary>
+    public string Pool { get; init; } = "default";
+
+    /// <summary>CPU cores the runner may use (its affinity mask); null where unknown (rows of older runners).</summary>
+    public int? Cores { get; init; }
+
+    /// <summary>GPUs the runner offers to runs (<c>RUNNER_GPUS</c>); 0 = none.</summary>
+    public int Gpus { get; init; }
+
     /// <summary>Alive: not stopped and heartbeat within <paramref name="staleAfter"/>.</summary>
     public bool IsAlive(DateTimeOffset now, TimeSpan staleAfter) => !Stopped && LastHeartbeat >= now - staleAfter;
 }
@@ -165,6 +174,9 @@ public sealed class TableRunnerRegistry : IRunnerRegistry
                 CpuPercent = e.GetDouble("CpuPercent"),
                 LoadAverage = e.GetString("LoadAverage") is { Length: > 0 } load ? RunnerJson.Deserialize<List<double>>(load) : null,
                 Disks = e.GetString("Disks") is { Length: > 0 } disks ? RunnerJson.Deserialize<List<RunnerDisk>>(disks) ?? [] : [],
+                Pool = e.GetString("Pool") ?? "default",
+                Cores = e.GetInt32("Cores"),
+                Gpus = e.GetInt32("Gpus") ?? 0,
             });
         }
 
@@ -190,6 +202,9 @@ public sealed class TableRunnerRegistry : IRunnerRegistry
             ["CpuPercent"] = runner.CpuPercent,
             ["LoadAverage"] = runner.LoadAverage is null ? null : RunnerJson.Serialize(runner.LoadAverage),
             ["Disks"] = RunnerJson.Serialize(runner.Disks),
+            ["Pool"] = runner.Pool,
+            ["Cores"] = runner.Cores,
+            ["Gpus"] = runner.Gpus,
         };
         await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }

@@ -519,6 +519,19 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ["LastExecutionId"] = t.LastExecutionId,
         ["ScheduleGeneration"] = t.ScheduleGeneration,
         ["ScheduleAnchor"] = t.ScheduleAnchor,
+        ["Uuid"] = t.Uuid,
+        ["Template"] = t.Template,
+        ["Extra"] = t.Extra,
+        ["Value"] = t.Value,
+        ["Prior"] = t.Prior,
+        ["QuotasJson"] = t.Quotas is null ? null : JsonSerializer.Serialize(t.Quotas, Json),
+        ["Pool"] = t.Pool,
+        ["Adjustable"] = t.Adjustable,
+        ["TagsJson"] = t.Tags.Count == 0 ? null : JsonSerializer.Serialize(t.Tags, Json),
+        ["MaxRuns"] = t.MaxRuns,
+        ["RunsStarted"] = t.RunsStarted,
+        ["VariablesJson"] = t.Variables.Count == 0 ? null : JsonSerializer.Serialize(t.Variables, Json),
+        ["CreatedBy"] = t.CreatedBy,
     };
 
     private static TaskRecord FromEntity(TableEntity e) => new()
@@ -548,6 +561,19 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         LastExecutionId = e.GetString("LastExecutionId"),
         ScheduleGeneration = e.GetInt32("ScheduleGeneration") ?? 0,
         ScheduleAnchor = e.GetDateTimeOffset("ScheduleAnchor"),
+        Uuid = e.GetString("Uuid"),
+        Template = e.GetString("Template"),
+        Extra = e.GetString("Extra"),
+        Value = e.GetString("Value"),
+        Prior = e.GetInt32("Prior"),
+        Quotas = e.GetString("QuotasJson") is { } quotas ? JsonSerializer.Deserialize<TaskQuotas>(quotas, Json) : null,
+        Pool = e.GetString("Pool") ?? PoolNames.Default,
+        Adjustable = e.GetBoolean("Adjustable") ?? false,
+        Tags = e.GetString("TagsJson") is { } tags ? JsonSerializer.Deserialize<Dictionary<string, string>>(tags, Json) ?? [] : new Dictionary<string, string>(StringComparer.Ordinal),
+        MaxRuns = e.GetInt32("MaxRuns"),
+        RunsStarted = e.GetInt32("RunsStarted") ?? 0,
+        Variables = e.GetString("VariablesJson") is { } variables ? JsonSerializer.Deserialize<Dictionary<string, string>>(variables, Json) ?? [] : new Dictionary<string, string>(StringComparer.Ordinal),
+        CreatedBy = e.GetString("CreatedBy"),
         ETag = e.ETag.ToString(),
     };
 
@@ -576,6 +602,8 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ["CallbackAttempts"] = x.CallbackAttempts,
         ["CallbackError"] = x.CallbackError is { Length: > 2000 } callbackError ? callbackError[..2000] : x.CallbackError,
         ["CallbackAt"] = x.CallbackAt,
+        ["TagsJson"] = x.Tags.Count == 0 ? null : JsonSerializer.Serialize(x.Tags, Json),
+        ["Pool"] = x.Pool,
     };
 
     private static ExecutionRecord ExecutionFromEntity(TableEntity e) => new()
@@ -604,5 +632,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         CallbackAttempts = e.GetInt32("CallbackAttempts") ?? 0,
         CallbackError = e.GetString("CallbackError"),
         CallbackAt = e.GetDateTimeOffset("CallbackAt"),
+        Tags = e.GetString("TagsJson") is { } tags ? JsonSerializer.Deserialize<List<string>>(tags, Json) ?? [] : [],
+        Pool = e.GetString("Pool"),
     };
 }

@@ -207,6 +207,48 @@ public sealed record TaskRecord
     /// <summary>The script directory relative to DATA_ROOT.</summary>
     public string ScriptDirectory => ScriptDirectoryOf(TaskId);
 
+    /// <summary>Seed 002's task uuid (<c>/v2/tasks/{uuid}</c>); null for a task made through <c>/api/tasks</c>, which v2 names by its id.</summary>
+    public string? Uuid { get; init; }
+
+    /// <summary>The v2 template the task was rendered from, or null.</summary>
+    public string? Template { get; init; }
+
+    /// <summary>The v2 task's <c>extra</c> (a JSON object's text) as submitted, or null.</summary>
+    public string? Extra { get; init; }
+
+    /// <summary>The v2 task's <c>value</c> (its parameters, JSON text) as submitted, or null.</summary>
+    public string? Value { get; init; }
+
+    /// <summary>Seed 002's numeric priority (<c>prior</c>, higher first); null = from <see cref="Priority"/> (low 0, normal 1, high 2).</summary>
+    public int? Prior { get; init; }
+
+    /// <summary>The resources one run may use, or null for no limit.</summary>
+    public TaskQuotas? Quotas { get; init; }
+
+    /// <summary>The runner pool the task's runs go to.</summary>
+    public string Pool { get; init; } = PoolNames.Default;
+
+    /// <summary>Seed 002's <c>adjustable</c>: the scheduler may change the task's priority (SLA promotion applies only then).</summary>
+    public bool Adjustable { get; init; }
+
+    /// <summary>Seed 002's tags (<c>k=v,k=v</c>), which pool policies match.</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Seed 002's <c>times</c>: how many runs the schedule makes before it ends; null = no end.</summary>
+    public int? MaxRuns { get; init; }
+
+    /// <summary>Scheduled runs started so far (counted against <see cref="MaxRuns"/>).</summary>
+    public int RunsStarted { get; init; }
+
+    /// <summary>Plain environment variables of the rendered v2 job, given to every run (configured variables of the same name win).</summary>
+    public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The key that created the task.</summary>
+    public string? CreatedBy { get; init; }
+
+    /// <summary>The rank runs wait in: <see cref="Prior"/>, else seed 003's priority as 0, 1 or 2.</summary>
+    public int EffectivePriority => Prior ?? TaskPriorities.Rank(Priority);
+
     /// <summary>Optimistic concurrency tag of the stored row.</summary>
     public string? ETag { get; init; }
 
@@ -276,7 +318,37 @@ public sealed record ExecutionRecord
     /// <summary>When the callback was last attempted.</summary>
     public DateTimeOffset? CallbackAt { get; init; }
 
+    /// <summary>Seed 002's instance tags (<c>POST /v2/instances/{runid}/tags</c>).</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The pool the attempt ran in (null for rows written before pools).</summary>
+    public string? Pool { get; init; }
+
     /// <summary>The log blob of an execution.</summary>
     public static string LogBlobOf(long taskId, string executionId) =>
         $"tasks/{taskId.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{executionId}.log";
+}
+
+/// <summary>The resources one run of a task may use (seed 002's <c>quotas</c>).</summary>
+public sealed record TaskQuotas
+{
+    /// <summary>CPU as a number of cores (0.5 = half a core); null = no limit.</summary>
+    public double? Cpu { get; init; }
+
+    /// <summary>Memory in MiB; null = no limit.</summary>
+    public long? MemoryMb { get; init; }
+
+    /// <summary>GPUs; null or 0 = none.</summary>
+    public int? Gpu { get; init; }
+}
+
+/// <summary>Runner pool names.</summary>
+public static class PoolNames
+{
+    /// <summary>The pool of every runner without RUNNER_POOL and of every task that names none.</summary>
+    public const string Default = "default";
+
+    /// <summary>The accepted form: 1 to 32 lower-case letters, digits or '-', starting with a letter or digit (it becomes part of a queue name).</summary>
+    public static bool IsValid(string? name) =>
+        name is { Length: >= 1 and <= 32 } && (char.IsAsciiLetterLower(name[0]) || char.IsAsciiDigit(name[0])) && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') && !name.EndsWith('-') && !name.Contains("--", StringComparison.Ordinal);
 }
