@@ -16,7 +16,8 @@ public sealed record TaskRunSettings(int MaxConcurrent = 50, int PickupTimeoutSe
 /// <param name="Settings">See <see cref="TaskRunSettings"/>.</param>
 /// <param name="Who">Who started it (key name, or <c>scheduler</c>).</param>
 /// <param name="ClientIp">From where, when a person did.</param>
-public sealed record TaskRunInput(long TaskId, string Trigger, DateTimeOffset DueAt, TaskRunSettings Settings, string Who = "scheduler", string ClientIp = "");
+/// <param name="FirstExecutionId">The execution id of the first attempt when the caller must know it at once (seed 002's <c>run_id</c>); null = made by the orchestration.</param>
+public sealed record TaskRunInput(long TaskId, string Trigger, DateTimeOffset DueAt, TaskRunSettings Settings, string Who = "scheduler", string ClientIp = "", string? FirstExecutionId = null);
 
 /// <summary>What a run ended with: its executions (one per attempt), the last one's status (or <c>abandoned</c>) and error.</summary>
 public sealed record TaskRunResult(IReadOnlyList<string> ExecutionIds, string Status, string? Error);

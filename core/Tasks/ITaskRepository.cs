@@ -33,6 +33,18 @@ public interface ITaskRepository
 
     Task<TaskRecord?> GetAsync(long taskId, CancellationToken cancellationToken = default);
 
+    /// <summary>Claims seed 002's <paramref name="uuid"/> for <paramref name="taskId"/>; false when another task holds it.</summary>
+    Task<bool> ReserveUuidAsync(string uuid, long taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>Frees <paramref name="uuid"/> if <paramref name="taskId"/> holds it.</summary>
+    Task ReleaseUuidAsync(string uuid, long taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>The task holding <paramref name="uuid"/>, if any.</summary>
+    Task<long?> FindByUuidAsync(string uuid, CancellationToken cancellationToken = default);
+
+    /// <summary>An execution by its id alone (seed 002's <c>run_id</c>), through the index written when it was first recorded.</summary>
+    Task<ExecutionRecord?> FindExecutionAsync(string executionId, CancellationToken cancellationToken = default);
+
     /// <summary>Inserts a new task; <see cref="TaskSaveOutcome.Conflict"/> when the id exists.</summary>
     Task<(TaskSaveOutcome Outcome, TaskRecord? Saved)> AddAsync(TaskRecord task, CancellationToken cancellationToken = default);
 
@@ -50,7 +62,7 @@ public interface ITaskRepository
     /// <summary>One page (1-based) of <see cref="ListAsync"/>, plus the total when <paramref name="withTotal"/>.</summary>
     Task<(IReadOnlyList<TaskRecord> Items, int? Total)> ListPageAsync(int page, int size, string? ns = null, bool withTotal = false, CancellationToken cancellationToken = default);
 
-    /// <summary>Inserts or replaces an execution row.</summary>
+    /// <summary>Inserts or replaces an execution row; its first write (<c>queued</c> or <c>skipped</c>) also indexes its id for <see cref="FindExecutionAsync"/>.</summary>
     Task UpsertExecutionAsync(ExecutionRecord execution, CancellationToken cancellationToken = default);
 
     Task<ExecutionRecord?> GetExecutionAsync(long taskId, string executionId, CancellationToken cancellationToken = default);

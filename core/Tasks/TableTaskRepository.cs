@@ -17,6 +17,8 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
 {
     private const string TaskPartition = "task";
     private const string NamePartition = "name";
+    private const string UuidPartition = "uuid";
+    private const string RunPartition = "run";
     private const string CounterPartition = "counter";
     private const string CounterRow = "task";
     private const int MaxConflictRetries = 50;
@@ -108,6 +110,63 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     {
         var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(NamePartition, NameKey(name), cancellationToken: cancellationToken).ConfigureAwait(false);
         return row.HasValue ? row.Value!.GetInt64("TaskId") : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ReserveUuidAsync(string uuid, long taskId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _tasks.AddEntityAsync(new TableEntity(UuidPartition, UuidKey(uuid)) { ["TaskId"] = taskId }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return await FindByUuidAsync(uuid, cancellationToken).ConfigureAwait(false) == taskId;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseUuidAsync(string uuid, long taskId, CancellationToken cancellationToken = default)
+    {
+        var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(UuidPartition, UuidKey(uuid), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (row.HasValue && row.Value!.GetInt64("TaskId") == taskId)
+        {
+            try
+            {
+                await _tasks.DeleteEntityAsync(UuidPartition, UuidKey(uuid), row.Value.ETag, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+            {
+                // Already gone.
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long?> FindByUuidAsync(string uuid, CancellationToken cancellationToken = default)
+    {
+        if (!IsKeySafe(uuid))
+        {
+            return null;
+        }
+
+        var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(UuidPartition, uuid, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value!.GetInt64("TaskId") : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<ExecutionRecord?> FindExecutionAsync(string executionId, CancellationToken cancellationToken = default)
+    {
+        if (!IsKeySafe(executionId))
+        {
+            return null;
+        }
+
+        var row = await _tasks.GetEntityIfExistsAsync<TableEntity>(RunPartition, executionId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue && row.Value!.GetInt64("TaskId") is { } taskId
+            ? await GetExecutionAsync(taskId, executionId, cancellationToken).ConfigureAwait(false)
+            : null;
     }
 
     /// <inheritdoc />
@@ -336,6 +395,12 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     public async Task UpsertExecutionAsync(ExecutionRecord execution, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(execution);
+        if (execution.Status is ExecutionStatuses.Queued or ExecutionStatuses.Skipped)
+        {
+            // First written so: the index row comes first, so an execution that exists can always be found by its id.
+            await _tasks.UpsertEntityAsync(new TableEntity(RunPartition, execution.ExecutionId) { ["TaskId"] = execution.TaskId }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+
         await _executions.UpsertEntityAsync(ToEntity(execution), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
@@ -450,6 +515,8 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
 
     private async Task DeleteRowsAsync(IEnumerable<ExecutionRecord> rows, CancellationToken cancellationToken)
     {
+        rows = rows.ToList();
+        await DeleteIndexRowsAsync(rows.Select(r => r.ExecutionId), cancellationToken).ConfigureAwait(false);
         foreach (var group in rows.GroupBy(r => Key(r.TaskId)))
         {
             // A transaction holds at most 100 operations of one partition.
@@ -486,6 +553,35 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     /// <summary>Whether <paramref name="value"/> may be a table key (no / \ # ? or control characters).</summary>
     public static bool IsKeySafe(string? value) =>
         !string.IsNullOrEmpty(value) && value.Length <= 255 && value.IndexOfAny(['/', '\\', '#', '?']) < 0 && !value.Any(char.IsControl);
+
+    private async Task DeleteIndexRowsAsync(IEnumerable<string> executionIds, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in executionIds.Where(IsKeySafe).Chunk(100))
+        {
+            try
+            {
+                await _tasks.SubmitTransactionAsync(chunk.Select(id => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(RunPartition, id), ETag.All)), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException)
+            {
+                // A row was missing (written before the index existed); delete the rest one by one.
+                foreach (var id in chunk)
+                {
+                    try
+                    {
+                        await _tasks.DeleteEntityAsync(RunPartition, id, ETag.All, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (RequestFailedException ex) when (ex.Status == 404)
+                    {
+                        // Not indexed.
+                    }
+                }
+            }
+        }
+    }
+
+    private static string UuidKey(string uuid) =>
+        IsKeySafe(uuid) ? uuid : throw new ArgumentException("a uuid cannot contain / \\ # ? or control characters", nameof(uuid));
 
     private static string NameKey(string name) =>
         IsKeySafe(name) ? name : throw new ArgumentException("a task name cannot contain / \\ # ? or control characters", nameof(name));

@@ -29,7 +29,9 @@ public sealed class TaskRunOrchestrator : TaskOrchestrator<TaskRunInput, TaskRun
         var trigger = input.Trigger;
         for (var attempt = 1; ; attempt++)
         {
-            var executionId = context.CurrentUtcDateTime.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + "-" + context.NewGuid().ToString("N")[..8];
+            var executionId = attempt == 1 && input.FirstExecutionId is { } given
+                ? given
+                : NewExecutionId(context.CurrentUtcDateTime, context.NewGuid());
             executions.Add(executionId);
             var jobId = executionId + "-" + context.NewGuid().ToString("N")[..8];
             var plan = await context.CallActivityAsync<ExecutionPlan>(
@@ -84,6 +86,10 @@ public sealed class TaskRunOrchestrator : TaskOrchestrator<TaskRunInput, TaskRun
             trigger = ExecutionTriggers.Retry;
         }
     }
+
+    /// <summary>An execution id: its UTC time to the millisecond, so ids sort by time, and 8 hex digits.</summary>
+    public static string NewExecutionId(DateTime utc, Guid random) =>
+        utc.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + "-" + random.ToString("N")[..8];
 
     private static async Task<bool> AcquireSlotAsync(TaskOrchestrationContext context, TaskRunInput input, string executionId, ExecutionPlan plan)
     {
