@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using EnvFabric.Core.Runner;
 using EnvFabric.Runner.Processes;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EnvFabric.Runner.Tests;
 
@@ -210,6 +211,12 @@ public sealed partial class RunQuotaTests(RunnerFixture fixture)
         Assert.StartsWith("run quotas: memory by the runner", self!.Capabilities.Quotas);
         Assert.Contains("cgroups are not used (", self.Capabilities.Quotas);
         Assert.Contains($"of the runner's {CoreAllocator.ForThisProcess().Cores.Count} core(s)", self.Capabilities.Quotas);
+
+        // /api/health's runner component shows it, without turning the runner degraded.
+        var check = new RunnerHealthCheck(registry, TimeProvider.System);
+        var health = await check.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration("runner", check, HealthStatus.Unhealthy, null) });
+        Assert.Equal(HealthStatus.Healthy, health.Status);
+        Assert.Contains(self.Capabilities.Quotas, (string[])health.Data["quotas"]);
     }
 
     private static ScriptJob Quota(ScriptJob job, long? memoryMb = null, double? cpu = null) =>
