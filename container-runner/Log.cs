@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(4002, LogLevel.Warning, "{Warning}")]
     public static partial void ConfigurationWarning(this ILogger logger, string warning);
 
+    [LoggerMessage(4040, LogLevel.Information, "{Mechanism}")]
+    public static partial void QuotaMechanism(this ILogger logger, string mechanism);
+
     [LoggerMessage(4010, LogLevel.Information, "Job {JobId} ({Kind}) started for instance {InstanceId}")]
     public static partial void JobStarted(this ILogger logger, string jobId, string kind, string instanceId);
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Runner;
+using EnvFabric.Runner.Processes;
 
 namespace EnvFabric.Runner.Discovery;
 
@@ -10,7 +11,7 @@ namespace EnvFabric.Runner.Discovery;
 /// Finds the runner's tools at start: uv, micromamba, mamba, conda on PATH, and Python interpreters on PATH and
 /// under pyenv; asks each backend which Python versions it offers.
 /// </summary>
-public sealed class ToolDiscovery(RunnerOptions options, DataPaths paths, ILogger<ToolDiscovery> logger)
+public sealed class ToolDiscovery(RunnerOptions options, DataPaths paths, ProcessRunnerSettings processes, ILogger<ToolDiscovery> logger)
 {
     private static readonly string[] CondaTools = ["micromamba", "mamba", "conda"];
     private static readonly string[] AllTools = ["uv", .. CondaTools];
@@ -61,8 +62,11 @@ public sealed class ToolDiscovery(RunnerOptions options, DataPaths paths, ILogge
             logger.ConfigurationWarning(mountWarning);
         }
 
+        var quotas = QuotaMechanism.Describe(processes.Cores, processes.QuotaSampleInterval);
+        logger.QuotaMechanism(quotas);
         return new RunnerCapabilities
         {
+            Quotas = quotas,
             Tools = tools,
             Pythons = pythons,
             Backends = backends,

@@ -239,6 +239,11 @@ public sealed class JobExecutor(
                 return "invalid command: " + error;
             }
 
+            if (RunQuota.Of(script.MemoryLimitMb, script.CpuLimit)?.Invalid() is { } badQuota)
+            {
+                return badQuota;
+            }
+
             var bad = script.EnvironmentVariables.Keys.Concat(script.Secrets.Keys).FirstOrDefault(k => k.Length == 0 || k.Contains('=', StringComparison.Ordinal) || k.Any(char.IsControl));
             if (bad is not null)
             {
@@ -345,14 +350,16 @@ public sealed class JobExecutor(
             Environment = env,
             Timeout = job.TimeoutSeconds is > 0 ? TimeSpan.FromSeconds(job.TimeoutSeconds.Value) : null,
             Display = CommandLine.Join(argv) + (env.Count > 0 && (job.EnvironmentVariables.Count + job.Secrets.Count) > 0 ? "  (env: " + string.Join(' ', shown) + ")" : ""),
+            Quota = RunQuota.Of(job.MemoryLimitMb, job.CpuLimit),
         };
         var outcome = await processes.RunAsync(spec, cancellationToken);
         return new EnvironmentOutcome
         {
-            Status = outcome.TimedOut ? JobStatus.TimedOut : outcome.Cancelled ? JobStatus.Cancelled : outcome.ExitCode == 0 ? JobStatus.Succeeded : JobStatus.Failed,
+            Status = outcome.TimedOut ? JobStatus.TimedOut : outcome.Cancelled ? JobStatus.Cancelled : outcome.Succeeded ? JobStatus.Succeeded : JobStatus.Failed,
             ExitCode = outcome.ExitCode,
             Error = outcome.TimedOut ? $"timed out after {job.TimeoutSeconds} s"
                 : outcome.Cancelled ? "stopped"
+                : outcome.QuotaError is { } quotaError ? quotaError
                 : outcome.ExitCode == 0 ? null
                 : outcome.CommandNotFound ? $"command not found: {argv[0]}"
                 : $"exit code {outcome.ExitCode}",

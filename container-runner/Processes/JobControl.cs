@@ -57,6 +57,33 @@ public sealed class JobControl : IDisposable
         }
     }
 
+    /// <summary>
+    /// The CPU throttle's stop phase: SIGSTOP to the group while it is the current one and no stop was requested (a
+    /// stopping group must go on to act on its SIGTERM).
+    /// </summary>
+    internal void ThrottleStop(ProcessGroup group)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_current, group) && !StopRequested)
+            {
+                group.SignalGroup(Native.SigStop);
+            }
+        }
+    }
+
+    /// <summary>The CPU throttle's run phase: SIGCONT to the group unless the job is paused (a paused run stays stopped).</summary>
+    internal void ThrottleContinue(ProcessGroup group)
+    {
+        lock (_gate)
+        {
+            if (!Paused)
+            {
+                group.SignalGroup(Native.SigCont);
+            }
+        }
+    }
+
     internal void Detach(ProcessGroup group)
     {
         lock (_gate)

@@ -35,7 +35,22 @@ internal static class JobReaper
 
     /// <summary>The reaper's arguments before the job's argv: isolated (no PYTHON* variables, no script directory) and without site, the fastest start.</summary>
     public static IEnumerable<string> Arguments(string script, string reportPath, IReadOnlyList<string> argv) =>
-        ["-I", "-S", script, reportPath, .. argv];
+        Arguments(script, reportPath, argv, cores: null, addressSpaceBytes: null);
+
+    /// <summary>
+    /// The same with a run's quota: the cores the job is pinned to and its address-space limit, both applied by the
+    /// reaper's child before exec.
+    /// </summary>
+    public static IEnumerable<string> Arguments(string script, string reportPath, IReadOnlyList<string> argv, IReadOnlyList<int>? cores, long? addressSpaceBytes)
+    {
+        var invariant = CultureInfo.InvariantCulture;
+        string[] limits =
+        [
+            .. cores is { Count: > 0 } ? new[] { "--cpus", string.Join(',', cores.Select(c => c.ToString(invariant))) } : [],
+            .. addressSpaceBytes is { } bytes ? new[] { "--rlimit-as", bytes.ToString(invariant) } : [],
+        ];
+        return ["-I", "-S", script, .. limits, reportPath, .. argv];
+    }
 
     /// <summary>python3-minimal has no <c>resource</c>, which os.wait4 needs.</summary>
     private static bool CanRun(string python)

@@ -30,6 +30,15 @@ internal sealed class ProcessGroup(int pid, bool ownGroup)
         }
     }
 
+    /// <summary>A signal to the process group only (no /proc scan), for the CPU throttle's many signals a second.</summary>
+    public void SignalGroup(int signal)
+    {
+        if (GroupId > 0)
+        {
+            Native.Kill(-GroupId, signal);
+        }
+    }
+
     /// <summary>Cheap check (no /proc scan): does any process of the group still exist?</summary>
     public bool GroupExists() => GroupId > 0 && Native.Kill(-GroupId, 0) == 0;
 

@@ -29,6 +29,9 @@ public sealed record ProcessSpec
 
     /// <summary>Written to the job log before the process starts; null logs the argv.</summary>
     public string? Display { get; init; }
+
+    /// <summary>The run's memory and CPU quota, enforced on the process tree; null for none.</summary>
+    public RunQuota? Quota { get; init; }
 }
 
 /// <summary>How a process ended.</summary>
@@ -55,7 +58,13 @@ public sealed record ProcessOutcome
 
     public DateTimeOffset ExitedAt { get; init; }
 
-    public bool Succeeded => ExitCode == 0 && !TimedOut && !Cancelled;
+    /// <summary>
+    /// Set when the run went over its memory quota (killed for it, a kernel peak above it, or an allocation that
+    /// failed under its address-space limit): the failure reason, <c>memory quota exceeded: …</c>.
+    /// </summary>
+    public string? QuotaError { get; init; }
+
+    public bool Succeeded => ExitCode == 0 && !TimedOut && !Cancelled && QuotaError is null;
 
     /// <summary>The last non-empty lines of stderr (or stdout), for an error message.</summary>
     public string ErrorSummary(int lines = 5)

@@ -9,7 +9,8 @@ namespace EnvFabric.Runner.Processes;
 /// The real <see cref="IProcessRunner"/> of one job: starts each process under <c>job-reaper.py</c> (a new
 /// session and process group, so signals reach the whole tree; the kernel's peak RSS and CPU time of the process
 /// at its exit), pumps stdout and stderr into the job log as they come, samples the tree's memory and CPU while it
-/// runs, enforces the timeout (SIGTERM, grace, SIGKILL to the group) and applies the job's stop, pause and resume.
+/// runs, enforces the timeout (SIGTERM, grace, SIGKILL to the group), the run's quota (<see cref="QuotaEnforcer"/>)
+/// and applies the job's stop, pause and resume.
 /// </summary>
 public sealed class SupervisedProcessRunner(
     JobLogWriter log,
@@ -54,7 +55,14 @@ public sealed class SupervisedProcessRunner(
 
         // The reaper leads a new session and process group and forks the program, looking argv[0] up on the PATH
         // given below (the environment's bin directory first), as setsid's execvp did.
-        foreach (var arg in JobReaper.Arguments(settings.ReaperScript, report, spec.Argv))
+        var quota = spec.Quota is { Any: true } q ? q : null;
+        var cores = quota?.Cores is { } count ? settings.Cores.Take(count) : null;
+        if (quota is not null)
+        {
+            log.WriteLine("[envfabric] quota: " + Describe(quota, cores));
+        }
+
+        foreach (var arg in JobReaper.Arguments(settings.ReaperScript, report, spec.Argv, cores, quota?.AddressSpaceLimitBytes))
         {
             start.ArgumentList.Add(arg);
         }
@@ -99,6 +107,7 @@ public sealed class SupervisedProcessRunner(
         var group = new ProcessGroup(process.Id, ownGroup: true);
         control.Attach(group);
         sampler.Watch(group, metrics);
+        var enforcer = quota is null ? null : QuotaEnforcer.Start(quota, group, control, metrics, settings.QuotaSampleInterval);
         if (FirstStartedAt is null)
         {
             FirstStartedAt = startedAt;
@@ -131,6 +140,13 @@ public sealed class SupervisedProcessRunner(
                 log.WriteLine(timedOut
                     ? $"[envfabric] timed out after {spec.Timeout!.Value.TotalSeconds:0.###} s: terminating the process tree"
                     : "[envfabric] stop requested: terminating the process tree");
+
+                // The throttle ends first (continuing the group), so the tree can act on its SIGTERM.
+                if (enforcer is not null)
+                {
+                    await enforcer.StopAsync();
+                }
+
                 await group.TerminateAsync(settings.StopGrace);
                 await process.WaitForExitAsync(CancellationToken.None);
             }
@@ -138,6 +154,10 @@ public sealed class SupervisedProcessRunner(
 
         var exitedAt = time.GetUtcNow();
         LastExitedAt = exitedAt;
+        if (enforcer is not null)
+        {
+            await enforcer.StopAsync();
+        }
 
         // The job is its root process: whatever it left running in its group (and so holding the pipes) ends with it.
         if (group.GroupExists())
@@ -154,6 +174,14 @@ public sealed class SupervisedProcessRunner(
         await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
 
         var exitCode = process.ExitCode;
+        var quotaError = quota?.MemoryLimitMb is { } limitMb && enforcer is not null && !timedOut && !cancelled
+            ? MemoryQuotaError(quota, limitMb, enforcer, reaped, exitCode, _stderrTail.ToString())
+            : null;
+        if (quotaError is not null)
+        {
+            log.WriteLine("[envfabric] " + quotaError);
+        }
+
         return new ProcessOutcome
         {
             ExitCode = exitCode,
@@ -165,7 +193,48 @@ public sealed class SupervisedProcessRunner(
             ProcessId = process.Id,
             StartedAt = startedAt,
             ExitedAt = exitedAt,
+            QuotaError = quotaError,
         };
+    }
+
+    /// <summary>
+    /// The reason of a run over its memory quota, or null: the enforcer killed it, the kernel's peak of the job
+    /// process (ru_maxrss, which catches a burst between two samples) is above the quota, or it failed with an
+    /// allocation error under its address-space limit (MemoryError, ENOMEM, bad_alloc on stderr).
+    /// </summary>
+    private static string? MemoryQuotaError(RunQuota quota, long limitMb, QuotaEnforcer enforcer, ReaperReport? reaped, int exitCode, string stderr)
+    {
+        var peakMb = Math.Max(enforcer.PeakMemoryMb, (reaped?.MaxRssBytes ?? 0) / (1024.0 * 1024.0));
+        if (enforcer.MemoryExceeded || peakMb > limitMb)
+        {
+            return RunQuota.MemoryExceeded(peakMb, limitMb);
+        }
+
+        var allocationFailed = exitCode != 0
+            && (stderr.Contains("MemoryError", StringComparison.Ordinal)
+                || stderr.Contains("Cannot allocate memory", StringComparison.Ordinal)
+                || stderr.Contains("std::bad_alloc", StringComparison.Ordinal));
+        return allocationFailed
+            ? RunQuota.MemoryExceeded(peakMb, limitMb) + $" (an allocation failed under the run's address-space limit of {quota.AddressSpaceLimitBytes / (1024 * 1024)} MiB)"
+            : null;
+    }
+
+    private static string Describe(RunQuota quota, IReadOnlyList<int>? cores)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var parts = new List<string>();
+        if (quota.MemoryLimitMb is { } mb)
+        {
+            parts.Add(string.Create(invariant, $"memory {mb} MiB (address space {quota.AddressSpaceLimitBytes / (1024 * 1024)} MiB)"));
+        }
+
+        if (quota.CpuLimit is { } cpu)
+        {
+            parts.Add(string.Create(invariant, $"cpu {cpu:0.###} on core(s) {string.Join(',', cores ?? [])}")
+                + (quota.DutyCycle is { } duty ? string.Create(invariant, $", running {duty * 100:0.#}% of each {QuotaEnforcer.ThrottlePeriod.TotalMilliseconds:0} ms") : ""));
+        }
+
+        return string.Join("; ", parts);
     }
 
     private async Task PumpAsync(Stream stream, TailBuffer tail, MemoryStream? capture)
@@ -212,6 +281,12 @@ public sealed record ProcessRunnerSettings
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
 
     public int TailBytes { get; init; } = 16 * 1024;
+
+    /// <summary>The cores runs with a CPU quota are pinned to, round-robin (shared by every copy of these settings).</summary>
+    public CoreAllocator Cores { get; init; } = CoreAllocator.ForThisProcess();
+
+    /// <summary>How often the resident memory of a run with a memory quota is read.</summary>
+    public TimeSpan QuotaSampleInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The environment every job process starts from (an allow-list of the runner's own: no storage secrets).</summary>
     public IReadOnlyDictionary<string, string> BaseEnvironment { get; init; } = new Dictionary<string, string>();

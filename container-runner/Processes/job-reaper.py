@@ -1,6 +1,6 @@
 """The EnvFabric runner's job reaper: runs one job process and reports what the kernel measured of it.
 
-    python3 -I -S job-reaper.py REPORT_FILE PROGRAM [ARG...]
+    python3 -I -S job-reaper.py [--cpus 0,1] [--rlimit-as BYTES] REPORT_FILE PROGRAM [ARG...]
 
 .NET's Process reaps its own children, so the runner cannot wait4() a job itself. This reaper takes the place
 setsid had: it leads a new session and process group (the runner's SIGSTOP, SIGCONT, SIGTERM and SIGKILL to
@@ -9,6 +9,10 @@ REPORT_FILE, then ends as the job ended: the same exit code, or the job's termin
 It ignores SIGTERM, SIGINT and SIGHUP so it outlives the job, and forwards nothing: group signals already
 reach the job. Report: one line of key=value pairs (maxrss_kb, cpu_seconds, status, exec_errno); ru_maxrss
 counts from the fork, so it is never below this process's own size then (~5 MB).
+
+A run quota reaches the job here, in the child before exec (so every process the job starts inherits it): --cpus
+pins it to those cores (sched_setaffinity), --rlimit-as sets its address-space limit (RLIMIT_AS, soft and hard).
+A limit that cannot be set fails the start (exit 126) with the reason on stderr: a quota is never silently dropped.
 
 Needs python3's standard library (posix.wait4 builds its result with resource, which python3-minimal lacks); it is
 imported only after the fork, while the job starts. The builtin modules posix and _signal stand in for os and
@@ -48,11 +52,25 @@ def _exec(argv):
     raise denied or last
 
 
-def _child(argv, failed):
+def _limit(cpus, address_space):
+    """The run's quota on this process, before exec; a failure ends the start with the reason."""
+    try:
+        if cpus:
+            posix.sched_setaffinity(0, cpus)
+        if address_space:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    except (OSError, ValueError) as e:
+        posix.write(2, f"envfabric: could not apply the run's quota: {e}\n".encode())
+        posix._exit(126)
+
+
+def _child(argv, failed, cpus, address_space):
     for s in signal.valid_signals():
         if s not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(s, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    _limit(cpus, address_space)
     try:
         _exec(argv)
     except OSError as e:
@@ -61,8 +79,21 @@ def _child(argv, failed):
         posix._exit(127 if e.errno == errno.ENOENT else 126)
 
 
+def _options(args):
+    """Leading --cpus LIST and --rlimit-as BYTES; the report path and the job's argv follow."""
+    cpus, address_space = None, None
+    while args and args[0] in ("--cpus", "--rlimit-as"):
+        if args[0] == "--cpus":
+            cpus = {int(c) for c in args[1].split(",")}
+        else:
+            address_space = int(args[1])
+        args = args[2:]
+    return cpus, address_space, args
+
+
 def main():
-    report, argv = sys.argv[1], sys.argv[2:]
+    cpus, address_space, args = _options(sys.argv[1:])
+    report, argv = args[0], args[1:]
     runner = posix.getppid()
     posix.setsid()
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -74,7 +105,7 @@ def main():
     if pid == 0:
         posix.close(read_end)
         try:
-            _child(argv, write_end)
+            _child(argv, write_end, cpus, address_space)
         finally:
             posix._exit(126)
 

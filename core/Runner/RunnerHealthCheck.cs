@@ -31,6 +31,12 @@ public sealed class RunnerHealthCheck(IRunnerRegistry registry, TimeProvider tim
             ["active_jobs"] = alive.Sum(r => r.ActiveJobs),
             ["backends"] = alive.SelectMany(r => r.Capabilities.Backends).Distinct().Select(b => b.ToString().ToLowerInvariant()).ToArray(),
         };
+        var quotas = alive.Select(r => r.Capabilities.Quotas).OfType<string>().Distinct().ToArray();
+        if (quotas.Length > 0)
+        {
+            data["quotas"] = quotas;
+        }
+
         if (alive.Count == 0)
         {
             var last = runners.Count == 0 ? "no runner has registered" : $"last runner heartbeat at {runners.Max(r => r.LastHeartbeat):O}";

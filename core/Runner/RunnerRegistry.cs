@@ -27,6 +27,9 @@ public sealed record RunnerCapabilities
     /// <summary>The conda-family tool used (micromamba first, then mamba, then conda), or null.</summary>
     public string? CondaTool { get; init; }
 
+    /// <summary>How the runner enforces run quotas (memory, CPU), shown in /api/health; null from a runner that does not say.</summary>
+    public string? Quotas { get; init; }
+
     /// <summary>Configuration problems worth showing in /api/health (e.g. uv cache on another file system).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

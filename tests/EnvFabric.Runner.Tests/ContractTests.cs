@@ -43,6 +43,17 @@ public sealed class ContractTests
         Assert.Equal(json, RunnerJson.Serialize(back));
     }
 
+    [Fact]
+    public void RunnerJson_ScriptWithQuotas_Version3RoundTrips()
+    {
+        var json = "{\"kind\":\"script\",\"version\":3,\"job_id\":\"a\",\"instance_id\":\"i\",\"log_blob_name\":\"l\",\"environment_directory\":\"/d\",\"working_directory\":\"/w\",\"memory_limit_mb\":100,\"cpu_limit\":0.5}";
+
+        Assert.True(RunnerJson.TryDeserializeJob(json, out var back, out var error), error);
+        var script = Assert.IsType<ScriptJob>(back);
+        Assert.Equal((RunnerJob.QuotaVersion, 100L, 0.5), (script.Version, script.MemoryLimitMb!.Value, script.CpuLimit!.Value));
+        Assert.Contains("\"version\":3", RunnerJson.Serialize(script));
+    }
+
     [Theory]
     [InlineData("python 'unterminated", "unterminated single quote")]
     [InlineData("python \"unterminated", "unterminated double quote")]
@@ -87,7 +98,7 @@ public sealed class ContractTests
     }
 
     [Theory]
-    [InlineData("{\"kind\":\"script\",\"version\":3,\"job_id\":\"a\",\"instance_id\":\"i\",\"log_blob_name\":\"l\",\"environment_directory\":\"/d\",\"working_directory\":\"/w\"}", "unsupported job contract version")]
+    [InlineData("{\"kind\":\"script\",\"version\":4,\"job_id\":\"a\",\"instance_id\":\"i\",\"log_blob_name\":\"l\",\"environment_directory\":\"/d\",\"working_directory\":\"/w\"}", "unsupported job contract version")]
     [InlineData("{\"kind\":\"teleport\",\"version\":1,\"job_id\":\"a\"}", "invalid job message")]
     [InlineData("{\"kind\":\"script\",\"version\":1,\"job_id\":\"a\"}", "invalid job message")]
     [InlineData("not json", "invalid job message")]

@@ -92,6 +92,29 @@ public sealed class JobReaperTests : IDisposable
     }
 
     [Fact]
+    public async Task Reaper_WithAQuota_JobPinnedAndAddressSpaceLimitedItsChildrenToo()
+    {
+        var run = await RunAsync(
+            [Python, "-c", "import os, resource, subprocess, sys\nprint(sorted(os.sched_getaffinity(0)), resource.getrlimit(resource.RLIMIT_AS))\nsys.stdout.flush()\nsubprocess.run(['grep', '-E', '^Cpus_allowed_list:', '/proc/self/status'])\n"],
+            _ => Task.CompletedTask,
+            cores: [0],
+            addressSpaceBytes: 1536L * 1024 * 1024);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal($"[0] ({1536L * 1024 * 1024}, {1536L * 1024 * 1024})\nCpus_allowed_list:\t0\n", run.Stdout);
+    }
+
+    [Fact]
+    public async Task Reaper_QuotaThatCannotBeSet_StartFailsWithTheReason()
+    {
+        // No such core: the job must not start without the quota.
+        var run = await RunAsync(["true"], _ => Task.CompletedTask, cores: [4095], addressSpaceBytes: null);
+
+        Assert.Equal(126, run.ExitCode);
+        Assert.Contains("envfabric: could not apply the run's quota:", run.Stderr);
+    }
+
+    [Fact]
     public void Parse_MissingOrMalformedField_Null()
     {
         Assert.Equal(new ReaperReport(2048, 0.25, 0, 0), ReaperReport.Parse("maxrss_kb=2 cpu_seconds=0.250000 status=0 exec_errno=0\n"));
@@ -104,12 +127,12 @@ public sealed class JobReaperTests : IDisposable
 
     private Task<Run> RunAsync(params string[] argv) => RunAsync(argv, _ => Task.CompletedTask);
 
-    private async Task<Run> RunAsync(string[] argv, Func<Process, Task> whileRunning)
+    private async Task<Run> RunAsync(string[] argv, Func<Process, Task> whileRunning, IReadOnlyList<int>? cores = null, long? addressSpaceBytes = null)
     {
         var report = Path.Combine(_work.Path, "report-" + Guid.NewGuid().ToString("N"));
         var script = Path.Combine(AppContext.BaseDirectory, JobReaper.ScriptName);
         var start = new ProcessStartInfo(Python) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _work.Path };
-        foreach (var arg in JobReaper.Arguments(script, report, argv))
+        foreach (var arg in JobReaper.Arguments(script, report, argv, cores, addressSpaceBytes))
         {
             start.ArgumentList.Add(arg);
         }
