@@ -420,5 +420,8 @@ public sealed class V2TaskTests(AzuriteFixture azurite)
         var (status, statusBody) = await host.SendAsync(HttpMethod.Get, $"/v2/tasks/{loopUuid}/status");
         Assert.Equal(HttpStatusCode.OK, status.StatusCode);
         Assert.Equal("stopped", statusBody!["data"]!["status"]!.GetValue<string>());
+        var rows = await host.Services.GetRequiredService<Core.Audit.IAuditLog>().QueryAsync(
+            new Core.Audit.AuditQuery { Operation = "task.stop", OperationId = loopId.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        Assert.Contains("\"previous_status\":\"running\"", Assert.Single(rows).Inputs, StringComparison.Ordinal);
     }
 }
