@@ -38,6 +38,14 @@ public static partial class TaskFunctions
             return Refused("Task cannot be stopped", $"Cannot stop a task with status: '{task.Status}'", task.Status);
         }
 
+        await StopTaskAsync(task, s);
+        await AuditAsync(s, "stop", task, "succeeded", new { task_id = task.TaskId, previous_status = task.Status });
+        return TypedResults.Ok(new TaskControlResult(true, "Task stopped successfully", new TaskTransition(task.TaskId, task.Name, TaskStatuses.Stopped, task.Status)));
+    }
+
+    /// <summary>Stops a task (every dialect's stop): it leaves the scheduler, its running process is stopped, its schedule is woken to end.</summary>
+    internal static async Task<TaskRecord?> StopTaskAsync(TaskRecord task, TaskServices s)
+    {
         var updated = await s.Tasks.MutateAsync(
             task.TaskId,
             t => t with { Status = TaskStatuses.Stopped, NextRunAt = null, ScheduleGeneration = t.ScheduleGeneration + 1 },
@@ -48,8 +56,7 @@ public static partial class TaskFunctions
         }
 
         await s.Starter.SignalScheduleAsync(task.TaskId, s.Aborted);
-        await AuditAsync(s, "stop", task, "succeeded", new { task_id = task.TaskId, previous_status = task.Status });
-        return TypedResults.Ok(new TaskControlResult(true, "Task stopped successfully", new TaskTransition(task.TaskId, task.Name, TaskStatuses.Stopped, task.Status)));
+        return updated;
     }
 
     public static async Task<IResult> Pause(string id, [AsParameters] TaskServices s)

@@ -208,15 +208,9 @@ public static partial class TaskFunctions
                 environmentMessage = $"Using existing environment '{envName}'";
             }
 
-            var taskId = await s.Tasks.AllocateIdAsync(s.Aborted);
-            if (!await s.Tasks.ReserveNameAsync(name!, taskId, s.Aborted))
+            var draft = new TaskRecord
             {
-                return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Task with this name already exists", $"Task with name '{name}' already exists");
-            }
-
-            var record = new TaskRecord
-            {
-                TaskId = taskId,
+                TaskId = 0,
                 Name = name!,
                 Namespace = ns,
                 Environment = envName,
@@ -234,43 +228,19 @@ public static partial class TaskFunctions
                 UpdatedAt = now,
                 ScheduleAnchor = now,
                 NextRunAt = trigger.Trigger!.FirstDue(now),
+                CreatedBy = NamespaceAccess.KeyNameOf(s.Context.User),
             };
-            try
+            var creation = s.Context.RequestServices.GetRequiredService<Tasks.TaskCreation>();
+            var creationResult = await creation.CreateAsync(
+                draft, file is null ? null : directory => TaskUpload.Commit(staging, directory), new Tasks.TaskCreationStart(s.Who, s.ClientIp), s.Aborted);
+            if (creationResult.Outcome != Tasks.TaskCreationOutcome.Created)
             {
-                if (file is not null)
-                {
-                    TaskUpload.Commit(staging, s.ScriptDirectory(taskId));
-                }
-
-                var (outcome, saved) = await s.Tasks.AddAsync(record, s.Aborted);
-                if (outcome != TaskSaveOutcome.Saved)
-                {
-                    throw new InvalidOperationException($"task id {taskId} is taken");
-                }
-
-                record = saved!;
-            }
-            catch
-            {
-                await s.Tasks.ReleaseNameAsync(name!, taskId, CancellationToken.None);
-                if (Directory.Exists(s.ScriptDirectory(taskId)))
-                {
-                    Directory.Delete(s.ScriptDirectory(taskId), recursive: true);
-                }
-
-                throw;
+                return ErrorBodies.Conda(StatusCodes.Status400BadRequest, "Task with this name already exists", $"Task with name '{name}' already exists");
             }
 
-            string? runId = null;
-            if (record.Trigger.Kind == TriggerKind.Now)
-            {
-                runId = await s.Starter.StartRunAsync(taskId, ExecutionTriggers.Manual, s.Who, s.ClientIp, s.Aborted);
-            }
-            else
-            {
-                await s.Starter.EnsureScheduleAsync(record, s.Aborted);
-            }
-
+            var record = creationResult.Task!;
+            var taskId = record.TaskId;
+            var runId = creationResult.RunInstanceId;
             await AuditAsync(s, "create", record, "succeeded", new { task_id = taskId, task_name = name, conda_env = envName, project = projectName, command, trigger = record.Trigger, files = upload.Files.Count });
             return TypedResults.Json(
                 new TaskCreated(true, "Task scheduled successfully", View(record), environmentMessage, null) with { ExecutionId = runId },
@@ -600,7 +570,7 @@ public static partial class TaskFunctions
         _ => null,
     };
 
-    private static string? ValidateName(string? name)
+    internal static string? ValidateName(string? name)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
@@ -615,7 +585,7 @@ public static partial class TaskFunctions
         return TableTaskRepository.IsKeySafe(name) ? null : "task_name cannot contain / \\ # ? or control characters";
     }
 
-    private static string? ValidateCommand(string command)
+    internal static string? ValidateCommand(string command)
     {
         if (command.Length > MaxCommandLength)
         {

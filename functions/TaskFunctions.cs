@@ -160,13 +160,23 @@ public static partial class TaskFunctions
         }
     }
 
-    /// <summary>
-    /// The SSE stream: first the whole log so far, then each increment as the runner appends it, then a last event
-    /// with <c>is_complete: true</c> once the log's end marker is read or the execution has ended. Both modes read
-    /// the same blob by offset, so nothing is lost between them.
-    /// </summary>
+    /// <summary>The SSE stream of <see cref="FollowLogAsync"/>: one event per increment, the last with <c>is_complete: true</c>.</summary>
     private static async IAsyncEnumerable<SseItem<TaskLogEvent>> FollowAsync(
         TaskServices s, Azure.Storage.Blobs.BlobContainerClient container, ExecutionRecord execution, [EnumeratorCancellation] CancellationToken aborted)
+    {
+        await foreach (var (text, ended) in FollowLogAsync(s.Tasks, container, execution, s.Options.LogPollInterval, aborted))
+        {
+            yield return new SseItem<TaskLogEvent>(new TaskLogEvent(text, ended));
+        }
+    }
+
+    /// <summary>
+    /// Follows an execution's log: first the whole log so far, then each increment as the runner appends it, then
+    /// a last item with <c>Ended</c> once the log's end marker is read or the execution has ended. Every mode reads
+    /// the same blob by offset, so nothing is lost between them. Shared by the seed 003 SSE stream and the v2 text stream.
+    /// </summary>
+    internal static async IAsyncEnumerable<(string Text, bool Ended)> FollowLogAsync(
+        ITaskRepository tasks, Azure.Storage.Blobs.BlobContainerClient container, ExecutionRecord execution, TimeSpan pollInterval, [EnumeratorCancellation] CancellationToken aborted)
     {
         long offset = 0;
         var first = true;
@@ -179,13 +189,13 @@ public static partial class TaskFunctions
             if (!ended && chunk.Text.Length == 0 && ++idleChecks % 10 == 0)
             {
                 // No log growth for a while: has the execution ended without a (complete) log?
-                var now = await s.Tasks.GetExecutionAsync(execution.TaskId, execution.ExecutionId, aborted);
+                var now = await tasks.GetExecutionAsync(execution.TaskId, execution.ExecutionId, aborted);
                 ended = now is null || (ExecutionStatuses.IsFinal(now.Status) && (await RunnerLogs.ReadAsync(container, execution.LogBlob, offset, aborted)).Text.Length == 0);
             }
 
             if (first || chunk.Text.Length > 0 || ended)
             {
-                yield return new SseItem<TaskLogEvent>(new TaskLogEvent(StripMarker(chunk.Text), ended));
+                yield return (StripMarker(chunk.Text), ended);
                 first = false;
             }
 
@@ -194,7 +204,7 @@ public static partial class TaskFunctions
                 yield break;
             }
 
-            await Task.Delay(s.Options.LogPollInterval, aborted);
+            await Task.Delay(pollInterval, aborted);
         }
     }
 
@@ -235,7 +245,7 @@ public static partial class TaskFunctions
     private static Task<bool> RunInProgressAsync(TaskRecord task, TaskServices s) =>
         s.Context.RequestServices.GetRequiredService<TaskRunRepair>().RunInProgressAsync(task, s.Aborted);
 
-    private static Azure.Storage.Blobs.BlobContainerClient LogsContainer(TaskServices s) =>
+    internal static Azure.Storage.Blobs.BlobContainerClient LogsContainer(TaskServices s) =>
         s.Storage.Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(s.Names));
 
     /// <summary>The log without the runner's end-of-log marker line.</summary>

@@ -21,6 +21,7 @@ public static class TaskExtensions
         services.TryAddSingleton<Core.Projects.IProjectRepository, Core.Projects.TableProjectRepository>();
         services.TryAddSingleton<TaskSlots>();
         services.TryAddSingleton<TaskStarter>();
+        services.TryAddSingleton<Tasks.TaskCreation>();
         services.TryAddSingleton<TaskRunRepair>();
         services.TryAddSingleton<Core.Monitoring.SystemSampleStore>();
         services.TryAddSingleton<TaskStats>();

@@ -15,11 +15,15 @@ public sealed class TaskStarter(DurableTaskClient client, IOptions<EnvFabricOpti
     public TaskRunSettings Settings => new(MaxConcurrent: options.Value.MaxConcurrentTasks);
 
     /// <summary>Starts a run now (a manual trigger, or a task with no trigger); returns its instance id.</summary>
-    public async Task<string> StartRunAsync(long taskId, string trigger, string who, string clientIp, CancellationToken cancellationToken = default)
+    public Task<string> StartRunAsync(long taskId, string trigger, string who, string clientIp, CancellationToken cancellationToken = default) =>
+        StartRunAsync(taskId, trigger, who, clientIp, firstExecutionId: null, cancellationToken);
+
+    /// <summary>Starts a run now whose first execution gets <paramref name="firstExecutionId"/> (null = made by the run); returns its instance id.</summary>
+    public async Task<string> StartRunAsync(long taskId, string trigger, string who, string clientIp, string? firstExecutionId, CancellationToken cancellationToken)
     {
         var id = TaskInstanceIds.ManualRun(taskId);
         await client.ScheduleNewOrchestrationInstanceAsync(
-            TaskRunOrchestrator.Name, new TaskRunInput(taskId, trigger, time.GetUtcNow(), Settings, who, clientIp), new StartOrchestrationOptions(id), cancellationToken).ConfigureAwait(false);
+            TaskRunOrchestrator.Name, new TaskRunInput(taskId, trigger, time.GetUtcNow(), Settings, who, clientIp, firstExecutionId), new StartOrchestrationOptions(id), cancellationToken).ConfigureAwait(false);
         return id;
     }
 
