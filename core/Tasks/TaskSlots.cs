@@ -34,8 +34,9 @@ public sealed record SlotGrant(bool Granted, int Position, int Holders);
 /// <param name="ExecutionId">The execution.</param>
 /// <param name="TaskId">Its task.</param>
 /// <param name="Queue">The queue it was granted from (null for rows written before queues existed).</param>
+/// <param name="Rank">The task's priority when it asked.</param>
 /// <param name="Since">When it took the slot.</param>
-public sealed record SlotHolder(string ExecutionId, long TaskId, string? Queue, DateTimeOffset Since);
+public sealed record SlotHolder(string ExecutionId, long TaskId, string? Queue, int Rank, DateTimeOffset Since);
 
 /// <summary>A run waiting for a slot of a pool.</summary>
 /// <param name="ExecutionId">The execution.</param>
@@ -342,7 +343,7 @@ public sealed class TaskSlots(StorageAccount storage, StorageNames names, ITaskR
             else if (row.RowKey.StartsWith(HolderPrefix, StringComparison.Ordinal))
             {
                 holders.Add(new Slot<SlotHolder>(row, new SlotHolder(
-                    row.RowKey[HolderPrefix.Length..], row.GetInt64("TaskId") ?? 0, row.GetString("Queue"), row.GetDateTimeOffset("Since") ?? DateTimeOffset.MinValue)));
+                    row.RowKey[HolderPrefix.Length..], row.GetInt64("TaskId") ?? 0, row.GetString("Queue"), row.GetInt32("Rank") ?? 1, row.GetDateTimeOffset("Since") ?? DateTimeOffset.MinValue)));
             }
             else if (row.RowKey.StartsWith(WaiterPrefix, StringComparison.Ordinal))
             {
