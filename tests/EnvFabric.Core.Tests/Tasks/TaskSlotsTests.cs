@@ -131,12 +131,37 @@ public sealed class TaskSlotsTests(AzuriteFixture azurite)
         Assert.Equal([true, true, true, true, false], granted);
     }
 
+    [Fact]
+    public async Task LegacyWaiterRow_KeepsItsPlace_AndIsGrantedByItsExecution()
+    {
+        var context = new StorageTestContext(azurite);
+        var slots = await CreateAsync(context);
+        Assert.True((await slots.AcquireAsync(Request("holder", 1, 1, T0))).Granted);
+        Assert.False((await slots.AcquireAsync(Request("normal", 2, 1, T0))).Granted);
+
+        // A row written before ranks were stored: "w-{9 - rank}-{ticks}-{execution}", here a high (2) run due later.
+        var table = context.Storage.Tables.GetTableClient(context.Names.Table(TaskSlots.TableName));
+        await table.AddEntityAsync(new Azure.Data.Tables.TableEntity("slots", $"w-7-{T0.AddMinutes(1).UtcTicks:D19}-old")
+        {
+            ["ExecutionId"] = "old", ["InstanceId"] = "run-old", ["TaskId"] = 3L, ["OnePerTask"] = true, ["QueuedAt"] = T0.AddMinutes(1),
+        });
+
+        var line = (await slots.SnapshotAsync(PoolNames.Default)).Waiters;
+        Assert.Equal(["old", "normal"], line.Select(w => w.ExecutionId));
+        Assert.Equal(2, line[0].Rank);
+        await slots.ReleaseAsync("holder", 0);
+        Assert.False((await slots.AcquireAsync(Request("normal", 2, 1, T0))).Granted);
+        Assert.True((await slots.AcquireAsync(Request("old", 3, 2, T0.AddMinutes(1)))).Granted);
+        Assert.Equal((1, 1), await slots.CountAsync());
+    }
+
     internal static SlotRequest Request(string id, long taskId, int rank, DateTimeOffset due, int limit = 1, string pool = PoolNames.Default) =>
         new(id, "run-" + id, taskId, rank, due, OnePerTask: true, limit) { Pool = pool, Queue = pool };
 
-    private async Task<TaskSlots> CreateAsync()
+    private Task<TaskSlots> CreateAsync() => CreateAsync(new StorageTestContext(azurite));
+
+    private static async Task<TaskSlots> CreateAsync(StorageTestContext context)
     {
-        var context = new StorageTestContext(azurite);
         var repository = new TableTaskRepository(context.Storage, context.Names, TimeProvider.System);
         await repository.EnsureCreatedAsync();
         return new TaskSlots(context.Storage, context.Names, repository, TimeProvider.System);
