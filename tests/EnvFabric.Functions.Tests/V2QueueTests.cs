@@ -24,13 +24,14 @@ public sealed class V2QueueTests(AzuriteFixture azurite)
             new QueueDefinition { Name = "default", Pool = PoolNames.Default, MaxPriority = 1 },
             new QueueDefinition { Name = "gpu", Pool = "gpu" },
         ],
+        Slas = [new SlaRule { Name = "any-wait", Pool = PoolNames.Default, MaxWaitSeconds = 0, Action = SlaActions.Alert }],
     };
 
     [Fact]
     public async Task SaturatedPool_RunsStartHighNormalLow_AndTheViewsShowTheLine()
     {
         await using var host = await EnvironmentHostForTests.StartAsync(
-            azurite, services: s => s.AddSingleton<IPoolConfiguration>(new FixedPoolConfiguration(Pools)));
+            azurite, new Dictionary<string, string?> { ["SLA_CHECK_SECONDS"] = "1" }, services: s => s.AddSingleton<IPoolConfiguration>(new FixedPoolConfiguration(Pools)));
         await host.CreateCondaAsync("tasks");
         var release = Path.Combine(host.Share.Path, "release-" + Guid.NewGuid().ToString("N"));
         var blocker = await host.CreateTaskOkAsync(
@@ -47,6 +48,12 @@ public sealed class V2QueueTests(AzuriteFixture azurite)
         Assert.True(
             await EnvironmentHostForTests.EventuallyAsync(async () => (await DataAsync(host, "/v2/pools/default"))["waiting"]!.GetValue<int>() == 3, TimeSpan.FromSeconds(120)),
             "three runs waiting");
+
+        // The SLA timer alerts once for each waiting run (the rule allows no wait at all).
+        Assert.True(await EnvironmentHostForTests.EventuallyAsync(async () => (await AlertsAsync(host)).Count == 3, TimeSpan.FromSeconds(120)), "three sla.alert rows");
+        var alerted = (await AlertsAsync(host)).Select(a => a!["inputs"]!.GetValue<string>()).ToList();
+        Assert.All(alerted, inputs => Assert.Contains("\"rule\":\"any-wait\"", inputs, StringComparison.Ordinal));
+        Assert.All(ids.Values, id => Assert.Single(alerted, inputs => inputs.Contains($"\"task_id\":{id},", StringComparison.Ordinal)));
 
         // Every configured queue, with its figures.
         var queues = (await DataAsync(host, "/v2/queues")).AsArray().ToDictionary(q => q!["name"]!.GetValue<string>(), q => q!);
@@ -114,6 +121,14 @@ public sealed class V2QueueTests(AzuriteFixture azurite)
             string.CompareOrdinal(starts["high"], starts["normal"]) < 0 && string.CompareOrdinal(starts["normal"], starts["low"]) < 0,
             string.Join(", ", starts.Select(s => $"{s.Key} {s.Value}")));
         Assert.Equal(0, (await DataAsync(host, "/v2/pools/default"))["tasks"]!.GetValue<int>());
+        Assert.Equal(3, (await AlertsAsync(host)).Count);
+    }
+
+    private static async Task<JsonArray> AlertsAsync(EnvironmentHostForTests host)
+    {
+        var (response, body) = await host.SendAsync(HttpMethod.Get, "/api/audit?operation=sla.alert&limit=100");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return body!["items"]!.AsArray();
     }
 
     private static (int Size, int Waiting, string Pool) Figures(JsonNode q) =>
