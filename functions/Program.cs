@@ -15,6 +15,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddEnvironments();
     builder.AddTasks();
     builder.AddV2();
+    builder.AddQueues();
     builder.AddBackup();
     builder.AddProjects();
     builder.AddConsistency();
@@ -44,6 +45,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapV2TemplateFunctions();
     root.MapV2TaskFunctions();
     root.MapV2StatusFunctions();
+    root.MapV2QueueFunctions();
     root.MapProjectFunctions();
     root.MapSettingsFunctions();
     root.MapFabricEnvironmentFunctions();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EnvFabric.Core.Audit;
 using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Environments;
+using EnvFabric.Core.Pools;
 using EnvFabric.Core.Projects;
 using EnvFabric.Core.Runner;
 using EnvFabric.Core.Tasks;
@@ -17,7 +18,8 @@ namespace EnvFabric.Activities.Tasks;
 /// <c>skipped</c> (overlap <c>skip</c>). Re-running it keeps an existing row.
 /// </summary>
 public sealed class PrepareTaskExecutionActivity(
-    ITaskRepository tasks, IEnvironmentRepository environments, IProjectRepository projects, TaskSlots slots, IRunnerJobQueue queue, IRunnerControl control, IRunVariables variables, DataPaths paths, TimeProvider time)
+    ITaskRepository tasks, IEnvironmentRepository environments, IProjectRepository projects, TaskSlots slots, IRunnerJobQueue queue, IRunnerControl control, IRunVariables variables, DataPaths paths, TimeProvider time,
+    IServiceProvider services)
     : TaskActivity<PrepareExecutionRequest, ExecutionPlan>
 {
     public const string Name = "PrepareTaskExecution";
@@ -121,7 +123,7 @@ public sealed class PrepareTaskExecutionActivity(
         if (input.Fast is { } fast)
         {
             var grant = await slots.AcquireAsync(
-                new SlotRequest(input.ExecutionId, input.RunId, input.TaskId, plan.PriorityRank, input.DueAt, plan.OnePerTask, fast.Limit),
+                PoolSlots.Request(PoolSlots.Current(services, fast.Limit), plan.Pool, input.ExecutionId, input.RunId, input.TaskId, plan.PriorityRank, input.DueAt, plan.OnePerTask, fast.Limit),
                 CancellationToken.None).ConfigureAwait(false);
             if (grant.Granted)
             {
@@ -176,8 +178,11 @@ public sealed class PrepareTaskExecutionActivity(
     }
 }
 
-/// <summary>Asks for a concurrency slot (<see cref="TaskSlots"/>); a run of a stopped or deleted task gives up its place.</summary>
-public sealed class AcquireTaskSlotActivity(ITaskRepository tasks, TaskSlots slots) : TaskActivity<AcquireSlotRequest, AcquireSlotResponse>
+/// <summary>
+/// Asks for a concurrency slot of the run's pool (<see cref="TaskSlots"/>), with the pool's capacity and queues as the
+/// pool configuration says now; a run of a stopped or deleted task gives up its place.
+/// </summary>
+public sealed class AcquireTaskSlotActivity(ITaskRepository tasks, TaskSlots slots, IServiceProvider services) : TaskActivity<AcquireSlotRequest, AcquireSlotResponse>
 {
     public const string Name = "AcquireTaskSlot";
 
@@ -188,12 +193,12 @@ public sealed class AcquireTaskSlotActivity(ITaskRepository tasks, TaskSlots slo
         var task = await tasks.GetAsync(input.TaskId, CancellationToken.None).ConfigureAwait(false);
         if (task is null || task.Status == TaskStatuses.Stopped)
         {
-            await slots.ReleaseAsync(input.ExecutionId, 0, CancellationToken.None).ConfigureAwait(false);
+            await slots.ReleaseAsync(input.ExecutionId, 0, input.Pool, CancellationToken.None).ConfigureAwait(false);
             return new AcquireSlotResponse(false, true, 0);
         }
 
         var grant = await slots.AcquireAsync(
-            new SlotRequest(input.ExecutionId, input.InstanceId, input.TaskId, input.PriorityRank, input.QueuedAt, input.OnePerTask, input.Limit),
+            PoolSlots.Request(PoolSlots.Current(services, input.Limit), input.Pool, input.ExecutionId, input.InstanceId, input.TaskId, input.PriorityRank, input.QueuedAt, input.OnePerTask, input.Limit),
             CancellationToken.None).ConfigureAwait(false);
         return new AcquireSlotResponse(grant.Granted, false, grant.Position);
     }
@@ -379,8 +384,8 @@ public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots
             // The run's own record is written; an audit outage must not hold the concurrency slot.
         }
 
-        // Always: the attempt may hold a slot, or a place in the line.
-        var wake = await slots.ReleaseAsync(input.ExecutionId, 3, CancellationToken.None).ConfigureAwait(false);
+        // Always: the attempt may hold a slot, or a place in the line, of its pool; the pool's waiters are woken.
+        var wake = await slots.ReleaseAsync(input.ExecutionId, 3, execution?.Pool ?? task?.Pool, CancellationToken.None).ConfigureAwait(false);
 
         // The run's final outcome (no retry follows) goes to the task's callback, delivered by its own orchestration.
         if (!retry && task?.CallbackUrl is { Length: > 0 } url && execution is not null)

@@ -78,8 +78,8 @@ public sealed record ExecutionPlan
     public bool Dispatched { get; init; }
 }
 
-/// <summary>Input of <c>AcquireTaskSlot</c>.</summary>
-public sealed record AcquireSlotRequest(long TaskId, string ExecutionId, string InstanceId, int PriorityRank, DateTimeOffset QueuedAt, bool OnePerTask, int Limit);
+/// <summary>Input of <c>AcquireTaskSlot</c>; <c>Limit</c> is MAX_CONCURRENT_TASKS (the default pool's capacity without a pool file), <c>Pool</c> the run's pool.</summary>
+public sealed record AcquireSlotRequest(long TaskId, string ExecutionId, string InstanceId, int PriorityRank, DateTimeOffset QueuedAt, bool OnePerTask, int Limit, string Pool = Core.Tasks.PoolNames.Default);
 
 /// <summary>Output of <c>AcquireTaskSlot</c>.</summary>
 /// <param name="Granted">The run may start.</param>

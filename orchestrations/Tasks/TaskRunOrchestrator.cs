@@ -94,7 +94,7 @@ public sealed class TaskRunOrchestrator : TaskOrchestrator<TaskRunInput, TaskRun
     private static async Task<bool> AcquireSlotAsync(TaskOrchestrationContext context, TaskRunInput input, string executionId, ExecutionPlan plan)
     {
         var request = new AcquireSlotRequest(
-            input.TaskId, executionId, context.InstanceId, plan.PriorityRank, input.DueAt, plan.OnePerTask, input.Settings.MaxConcurrent);
+            input.TaskId, executionId, context.InstanceId, plan.PriorityRank, input.DueAt, plan.OnePerTask, input.Settings.MaxConcurrent, plan.Pool);
         while (true)
         {
             var grant = await context.CallActivityAsync<AcquireSlotResponse>(AcquireTaskSlotActivity.Name, request, StorageRetry);

@@ -75,7 +75,7 @@ public sealed class TaskRunRepair(ITaskRepository tasks, TaskSlots slots, Durabl
             cancellationToken).ConfigureAwait(false);
 
         // Queued runs re-ask for a slot every few seconds, so none needs waking here.
-        await slots.ReleaseAsync(executionId, 0, cancellationToken).ConfigureAwait(false);
+        await slots.ReleaseAsync(executionId, 0, execution?.Pool, cancellationToken).ConfigureAwait(false);
         return true;
     }
 }

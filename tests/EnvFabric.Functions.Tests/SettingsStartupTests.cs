@@ -37,6 +37,8 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [InlineData("TASK_HISTORY_DAYS", "0", "Setting TASK_HISTORY_DAYS: '0' is out of range (use 1 to 3650)")]
     [InlineData("CALLBACK_MAX_ATTEMPTS", "0", "Setting CALLBACK_MAX_ATTEMPTS: '0' is out of range (use 1 to 50)")]
     [InlineData("CALLBACK_ALLOW_PRIVATE", "perhaps", "Setting CALLBACK_ALLOW_PRIVATE: 'perhaps' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
+    [InlineData("SLA_CHECK_SECONDS", "-1", "Setting SLA_CHECK_SECONDS: '-1' is out of range (use 0 to 86400)")]
+    [InlineData("SLA_CHECK_SECONDS", "often", "Setting SLA_CHECK_SECONDS: 'often' is not a whole number")]
     public async Task Host_WrongSetting_StopsWithOneLineNamingIt(string setting, string value, string expected)
     {
         using var data = new TempDirectory("envfabric-settings");
