@@ -339,7 +339,8 @@ public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots
                 {
                     TaskStatuses.Paused or TaskStatuses.Stopped => t.Status,
                     _ when !mine && t.CurrentExecutionId is not null => t.Status,
-                    _ when retry || t.Trigger.Recurring => TaskStatuses.Scheduled,
+                    // A schedule that has made its MaxRuns runs ends the task like a one-shot's run does.
+                    _ when retry || (t.Trigger.Recurring && !t.RunsExhausted) => TaskStatuses.Scheduled,
                     _ when input.Status == ExecutionStatuses.Completed => TaskStatuses.Completed,
                     _ => TaskStatuses.Failed,
                 };

@@ -626,6 +626,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ["TagsJson"] = t.Tags.Count == 0 ? null : JsonSerializer.Serialize(t.Tags, Json),
         ["MaxRuns"] = t.MaxRuns,
         ["RunsStarted"] = t.RunsStarted,
+        ["LastCountedDue"] = t.LastCountedDue,
         ["VariablesJson"] = t.Variables.Count == 0 ? null : JsonSerializer.Serialize(t.Variables, Json),
         ["CreatedBy"] = t.CreatedBy,
     };
@@ -668,6 +669,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         Tags = e.GetString("TagsJson") is { } tags ? JsonSerializer.Deserialize<Dictionary<string, string>>(tags, Json) ?? [] : new Dictionary<string, string>(StringComparer.Ordinal),
         MaxRuns = e.GetInt32("MaxRuns"),
         RunsStarted = e.GetInt32("RunsStarted") ?? 0,
+        LastCountedDue = e.GetDateTimeOffset("LastCountedDue"),
         Variables = e.GetString("VariablesJson") is { } variables ? JsonSerializer.Deserialize<Dictionary<string, string>>(variables, Json) ?? [] : new Dictionary<string, string>(StringComparer.Ordinal),
         CreatedBy = e.GetString("CreatedBy"),
         ETag = e.ETag.ToString(),
