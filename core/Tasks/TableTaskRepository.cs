@@ -424,6 +424,28 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     }
 
     /// <inheritdoc />
+    public async Task<bool> SetExecutionTagsAsync(long taskId, string executionId, IReadOnlyList<string> tags, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        if (!IsKeySafe(executionId))
+        {
+            return false;
+        }
+
+        try
+        {
+            // Merge with any ETag: only the row must exist; the columns the run writes stay as they are.
+            var entity = new TableEntity(Key(taskId), executionId) { ["TagsJson"] = JsonSerializer.Serialize(tags, Json) };
+            await _executions.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<ExecutionRecord>> ListExecutionsAsync(long taskId, CancellationToken cancellationToken = default)
     {
         var list = new List<ExecutionRecord>();
