@@ -168,33 +168,9 @@ public static partial class TaskFunctions
     private static async IAsyncEnumerable<SseItem<TaskLogEvent>> FollowAsync(
         TaskServices s, Azure.Storage.Blobs.BlobContainerClient container, ExecutionRecord execution, [EnumeratorCancellation] CancellationToken aborted)
     {
-        long offset = 0;
-        var first = true;
-        var idleChecks = 0;
-        while (!aborted.IsCancellationRequested)
+        await foreach (var increment in ExecutionLogFollower.FollowAsync(s.Tasks, container, execution, s.Options.LogPollInterval, aborted))
         {
-            var chunk = await RunnerLogs.ReadAsync(container, execution.LogBlob, offset, aborted);
-            offset = chunk.NextOffset;
-            var ended = chunk.Complete;
-            if (!ended && chunk.Text.Length == 0 && ++idleChecks % 10 == 0)
-            {
-                // No log growth for a while: has the execution ended without a (complete) log?
-                var now = await s.Tasks.GetExecutionAsync(execution.TaskId, execution.ExecutionId, aborted);
-                ended = now is null || (ExecutionStatuses.IsFinal(now.Status) && (await RunnerLogs.ReadAsync(container, execution.LogBlob, offset, aborted)).Text.Length == 0);
-            }
-
-            if (first || chunk.Text.Length > 0 || ended)
-            {
-                yield return new SseItem<TaskLogEvent>(new TaskLogEvent(StripMarker(chunk.Text), ended));
-                first = false;
-            }
-
-            if (ended)
-            {
-                yield break;
-            }
-
-            await Task.Delay(s.Options.LogPollInterval, aborted);
+            yield return new SseItem<TaskLogEvent>(new TaskLogEvent(increment.Text, increment.Ended));
         }
     }
 
@@ -239,23 +215,7 @@ public static partial class TaskFunctions
         s.Storage.Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(s.Names));
 
     /// <summary>The log without the runner's end-of-log marker line.</summary>
-    internal static string StripMarker(string text)
-    {
-        var at = text.IndexOf(RunnerLogs.CompletionMarker, StringComparison.Ordinal);
-        if (at < 0)
-        {
-            return text;
-        }
-
-        var end = text.IndexOf('\n', at);
-        var before = text[..at];
-        if (before.EndsWith('\n') && at > 0 && text.Length > at)
-        {
-            before = before[..^1];
-        }
-
-        return end < 0 ? before : before + text[(end + 1)..];
-    }
+    internal static string StripMarker(string text) => ExecutionLogFollower.StripMarker(text);
 
     internal static string? Date(DateTimeOffset? at) => at is { } value ? EnvironmentHttp.Date(value) : null;
 
