@@ -42,6 +42,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapTaskFunctions();
     root.MapCallbackFunctions();
     root.MapV2TemplateFunctions();
+    root.MapV2InstanceFunctions();
     root.MapV2StatusFunctions();
     root.MapProjectFunctions();
     root.MapSettingsFunctions();
