@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using EnvFabric.Activities.Tasks;
 using EnvFabric.Core.Tasks;
 using EnvFabric.Testing;
 using Microsoft.DurableTask.Client;
@@ -359,5 +360,61 @@ public sealed class V2InstanceTests(AzuriteFixture azurite)
         Assert.Single(after.ExecutionsBy("manual"));
         Assert.Equal(2, after.ExecutionsBy("cron").Count);
         Assert.Equal(2, (await tasks.GetAsync(id))!.RunsStarted);
+    }
+
+    [Fact]
+    public async Task Times_ARepeatedStartOfTheSameOccurrence_CountsOnce_AndNoneStartsPastTheLimit()
+    {
+        await using var host = await EnvironmentHostForTests.StartAsync(azurite, runner: false);
+        var tasks = host.Services.GetRequiredService<ITaskRepository>();
+        var id = await tasks.AllocateIdAsync();
+        var (added, _) = await tasks.AddAsync(new TaskRecord
+        {
+            TaskId = id,
+            Name = "counted",
+            Environment = "absent",
+            Trigger = new TaskTrigger { Kind = TriggerKind.Cron, CronExpression = "0 0 1 1 *" },
+            MaxRuns = 2,
+            CreatedAt = DateTimeOffset.UtcNow,
+            UpdatedAt = DateTimeOffset.UtcNow,
+        });
+        Assert.Equal(TaskSaveOutcome.Saved, added);
+
+        // The activity the schedule calls, against the real tables and durable client; a replay calls it again with the same input.
+        var start = new StartScheduledRunActivity(tasks, host.Services.GetRequiredService<DurableTaskClient>());
+        var context = new ActivityContext();
+        var settings = new TaskRunSettings();
+        var due1 = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var due2 = due1.AddYears(1);
+        var first = await start.RunAsync(context, new StartScheduledRunRequest(id, 0, due1, ExecutionTriggers.Cron, settings));
+        var replayed = await start.RunAsync(context, new StartScheduledRunRequest(id, 0, due1, ExecutionTriggers.Cron, settings));
+        Assert.Equal("started", first.Outcome);
+        Assert.Equal("started", replayed.Outcome);
+        Assert.Equal(first.InstanceId, replayed.InstanceId);
+        Assert.Equal(1, (await tasks.GetAsync(id))!.RunsStarted);
+
+        var second = await start.RunAsync(context, new StartScheduledRunRequest(id, 0, due2, ExecutionTriggers.Cron, settings));
+        Assert.Equal("started", second.Outcome);
+        Assert.NotEqual(first.InstanceId, second.InstanceId);
+        var counted = await tasks.GetAsync(id);
+        Assert.Equal(2, counted!.RunsStarted);
+        Assert.Equal(due2, counted.LastCountedDue);
+
+        // The second occurrence replayed still counts once; a third is past the limit and starts nothing.
+        Assert.Equal("started", (await start.RunAsync(context, new StartScheduledRunRequest(id, 0, due2, ExecutionTriggers.Cron, settings))).Outcome);
+        var third = await start.RunAsync(context, new StartScheduledRunRequest(id, 0, due2.AddYears(1), ExecutionTriggers.Cron, settings));
+        Assert.Equal("replan", third.Outcome);
+        Assert.Null(third.InstanceId);
+        Assert.Equal(2, (await tasks.GetAsync(id))!.RunsStarted);
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        Assert.Null(await client.GetInstanceAsync(TaskInstanceIds.ScheduledRun(id, due2.AddYears(1))));
+    }
+
+    /// <summary>The durable worker's context of an activity call (the activity reads nothing from it).</summary>
+    private sealed class ActivityContext : Microsoft.DurableTask.TaskActivityContext
+    {
+        public override Microsoft.DurableTask.TaskName Name => StartScheduledRunActivity.Name;
+
+        public override string InstanceId => "schedule-test";
     }
 }
