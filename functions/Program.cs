@@ -44,6 +44,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapCallbackFunctions();
     root.MapV2TemplateFunctions();
     root.MapV2TaskFunctions();
+    root.MapV2InstanceFunctions();
     root.MapV2StatusFunctions();
     root.MapV2QueueFunctions();
     root.MapProjectFunctions();

@@ -160,51 +160,13 @@ public static partial class TaskFunctions
         }
     }
 
-    /// <summary>The SSE stream of <see cref="FollowLogAsync"/>: one event per increment, the last with <c>is_complete: true</c>.</summary>
+    /// <summary>The SSE stream of <see cref="ExecutionLogFollower.FollowAsync"/>: one event per increment, the last with <c>is_complete: true</c>.</summary>
     private static async IAsyncEnumerable<SseItem<TaskLogEvent>> FollowAsync(
         TaskServices s, Azure.Storage.Blobs.BlobContainerClient container, ExecutionRecord execution, [EnumeratorCancellation] CancellationToken aborted)
     {
-        await foreach (var (text, ended) in FollowLogAsync(s.Tasks, container, execution, s.Options.LogPollInterval, aborted))
+        await foreach (var increment in ExecutionLogFollower.FollowAsync(s.Tasks, container, execution, s.Options.LogPollInterval, aborted))
         {
-            yield return new SseItem<TaskLogEvent>(new TaskLogEvent(text, ended));
-        }
-    }
-
-    /// <summary>
-    /// Follows an execution's log: first the whole log so far, then each increment as the runner appends it, then
-    /// a last item with <c>Ended</c> once the log's end marker is read or the execution has ended. Every mode reads
-    /// the same blob by offset, so nothing is lost between them. Shared by the seed 003 SSE stream and the v2 text stream.
-    /// </summary>
-    internal static async IAsyncEnumerable<(string Text, bool Ended)> FollowLogAsync(
-        ITaskRepository tasks, Azure.Storage.Blobs.BlobContainerClient container, ExecutionRecord execution, TimeSpan pollInterval, [EnumeratorCancellation] CancellationToken aborted)
-    {
-        long offset = 0;
-        var first = true;
-        var idleChecks = 0;
-        while (!aborted.IsCancellationRequested)
-        {
-            var chunk = await RunnerLogs.ReadAsync(container, execution.LogBlob, offset, aborted);
-            offset = chunk.NextOffset;
-            var ended = chunk.Complete;
-            if (!ended && chunk.Text.Length == 0 && ++idleChecks % 10 == 0)
-            {
-                // No log growth for a while: has the execution ended without a (complete) log?
-                var now = await tasks.GetExecutionAsync(execution.TaskId, execution.ExecutionId, aborted);
-                ended = now is null || (ExecutionStatuses.IsFinal(now.Status) && (await RunnerLogs.ReadAsync(container, execution.LogBlob, offset, aborted)).Text.Length == 0);
-            }
-
-            if (first || chunk.Text.Length > 0 || ended)
-            {
-                yield return (StripMarker(chunk.Text), ended);
-                first = false;
-            }
-
-            if (ended)
-            {
-                yield break;
-            }
-
-            await Task.Delay(pollInterval, aborted);
+            yield return new SseItem<TaskLogEvent>(new TaskLogEvent(increment.Text, increment.Ended));
         }
     }
 
@@ -249,23 +211,7 @@ public static partial class TaskFunctions
         s.Storage.Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(s.Names));
 
     /// <summary>The log without the runner's end-of-log marker line.</summary>
-    internal static string StripMarker(string text)
-    {
-        var at = text.IndexOf(RunnerLogs.CompletionMarker, StringComparison.Ordinal);
-        if (at < 0)
-        {
-            return text;
-        }
-
-        var end = text.IndexOf('\n', at);
-        var before = text[..at];
-        if (before.EndsWith('\n') && at > 0 && text.Length > at)
-        {
-            before = before[..^1];
-        }
-
-        return end < 0 ? before : before + text[(end + 1)..];
-    }
+    internal static string StripMarker(string text) => ExecutionLogFollower.StripMarker(text);
 
     internal static string? Date(DateTimeOffset? at) => at is { } value ? EnvironmentHttp.Date(value) : null;
 

@@ -151,7 +151,7 @@ public static class V2TaskFunctions
         return TypedResults.Stream(
             async body =>
             {
-                await foreach (var (text, _) in TaskFunctions.FollowLogAsync(s.Tasks, container, execution, s.Options.LogPollInterval, s.Aborted))
+                await foreach (var (text, _) in ExecutionLogFollower.FollowAsync(s.Tasks, container, execution, s.Options.LogPollInterval, s.Aborted))
                 {
                     if (text.Length > 0)
                     {

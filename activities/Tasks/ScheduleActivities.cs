@@ -17,8 +17,9 @@ public static class TaskOrchestratorNames
 }
 
 /// <summary>
-/// Reads the task and decides the schedule's next step: end (deleted, stopped, one-shot done), wait while paused,
-/// or wait until the next due time (recorded as the task's <c>next_run_time</c>).
+/// Reads the task and decides the schedule's next step: end (deleted, stopped, one-shot done, or its
+/// <see cref="TaskRecord.MaxRuns"/> runs made), wait while paused, or wait until the next due time (recorded as the
+/// task's <c>next_run_time</c>).
 /// </summary>
 public sealed class PlanScheduleStepActivity(ITaskRepository tasks, TimeProvider time) : TaskActivity<SchedulePlanRequest, SchedulePlan>
 {
@@ -35,6 +36,17 @@ public sealed class PlanScheduleStepActivity(ITaskRepository tasks, TimeProvider
         }
 
         var trigger = ExecutionTriggers.For(task.Trigger.Kind);
+        if (task.RunsExhausted)
+        {
+            // Seed 002's times: the last run may still be going; its finish ends the task like a one-shot's.
+            if (task.NextRunAt is not null)
+            {
+                await tasks.MutateAsync(input.TaskId, t => t.NextRunAt is null ? null : t with { NextRunAt = null }, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return new SchedulePlan("end", null, task.ScheduleGeneration, trigger);
+        }
+
         if (task.Status == TaskStatuses.Paused)
         {
             return new SchedulePlan("paused", null, task.ScheduleGeneration, trigger);
@@ -57,7 +69,9 @@ public sealed class PlanScheduleStepActivity(ITaskRepository tasks, TimeProvider
 
 /// <summary>
 /// Starts the <c>TaskRun</c> of a due occurrence, unless the task changed since the plan (then the schedule
-/// plans again). The run's instance id is derived from the due time, so a repeated start starts nothing.
+/// plans again). The run's instance id is derived from the due time, so a repeated start starts nothing. A task
+/// with <see cref="TaskRecord.MaxRuns"/> counts the run in the same write that checks the task, keyed by the due
+/// time (<see cref="TaskRecord.LastCountedDue"/>), so a replayed start counts it once; one past the limit starts nothing.
 /// </summary>
 public sealed class StartScheduledRunActivity(ITaskRepository tasks, DurableTaskClient client) : TaskActivity<StartScheduledRunRequest, StartScheduledRunResponse>
 {
@@ -68,9 +82,33 @@ public sealed class StartScheduledRunActivity(ITaskRepository tasks, DurableTask
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var task = await tasks.GetAsync(input.TaskId, CancellationToken.None).ConfigureAwait(false);
-        if (task is null || task.ScheduleGeneration != input.Generation || task.Status is TaskStatuses.Paused or TaskStatuses.Stopped)
+        if (Refused(task, input))
         {
             return new StartScheduledRunResponse("replan", null);
+        }
+
+        if (task!.MaxRuns is not null)
+        {
+            var counted = false;
+            task = await tasks.MutateAsync(
+                input.TaskId,
+                t =>
+                {
+                    counted = false;
+                    if (Refused(t, input) || t.LastCountedDue == input.Due || t.RunsExhausted)
+                    {
+                        return null;
+                    }
+
+                    counted = true;
+                    return t with { RunsStarted = t.RunsStarted + 1, LastCountedDue = input.Due };
+                },
+                CancellationToken.None).ConfigureAwait(false);
+            if (!counted && (Refused(task, input) || task!.LastCountedDue != input.Due))
+            {
+                // Changed meanwhile, or the limit was reached by an earlier occurrence: the plan decides again (and ends).
+                return new StartScheduledRunResponse("replan", null);
+            }
         }
 
         var id = TaskInstanceIds.ScheduledRun(input.TaskId, input.Due);
@@ -78,6 +116,9 @@ public sealed class StartScheduledRunActivity(ITaskRepository tasks, DurableTask
             TaskOrchestratorNames.TaskRun, id, new TaskRunInput(input.TaskId, input.Trigger, input.Due, input.Settings), cancellationToken: CancellationToken.None).ConfigureAwait(false);
         return new StartScheduledRunResponse("started", id);
     }
+
+    private static bool Refused(TaskRecord? task, StartScheduledRunRequest input) =>
+        task is null || task.ScheduleGeneration != input.Generation || task.Status is TaskStatuses.Paused or TaskStatuses.Stopped;
 }
 
 /// <summary>Registers the task activities with the durable worker.</summary>

@@ -344,7 +344,8 @@ public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots
                 {
                     TaskStatuses.Paused or TaskStatuses.Stopped => t.Status,
                     _ when !mine && t.CurrentExecutionId is not null => t.Status,
-                    _ when retry || t.Trigger.Recurring => TaskStatuses.Scheduled,
+                    // A schedule that has made its MaxRuns runs ends the task like a one-shot's run does.
+                    _ when retry || (t.Trigger.Recurring && !t.RunsExhausted) => TaskStatuses.Scheduled,
                     _ when input.Status == ExecutionStatuses.Completed => TaskStatuses.Completed,
                     _ => TaskStatuses.Failed,
                 };
@@ -406,7 +407,8 @@ public sealed class FinishTaskExecutionActivity(ITaskRepository tasks, TaskSlots
         var message = execution.Status == ExecutionStatuses.Completed
             ? $"the run completed (exit code {result?.ExitCode ?? 0})"
             : execution.Error ?? (result?.ExitCode is { } code ? $"exit code {code}" : execution.Status);
-        var payload = new CallbackPayload(task.Name, task.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture), execution.ExecutionId, execution.Status, message);
+        // Seed 002's uuid names a v2 task; a task made through /api/tasks is named by its id.
+        var payload = new CallbackPayload(task.Name, task.Uuid ?? task.TaskId.ToString(System.Globalization.CultureInfo.InvariantCulture), execution.ExecutionId, execution.Status, message);
         var body = JsonSerializer.Serialize(payload, Json);
         await client.TryScheduleNewAsync(
             TaskOrchestratorNames.Callback,

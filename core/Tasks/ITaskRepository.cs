@@ -67,6 +67,12 @@ public interface ITaskRepository
 
     Task<ExecutionRecord?> GetExecutionAsync(long taskId, string executionId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Replaces an execution's tags alone (a merge of that one column, so a status the run records meanwhile is kept);
+    /// false when the execution does not exist.
+    /// </summary>
+    Task<bool> SetExecutionTagsAsync(long taskId, string executionId, IReadOnlyList<string> tags, CancellationToken cancellationToken = default);
+
     /// <summary>A task's executions, oldest first.</summary>
     Task<IReadOnlyList<ExecutionRecord>> ListExecutionsAsync(long taskId, CancellationToken cancellationToken = default);
 

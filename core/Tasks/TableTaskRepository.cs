@@ -424,6 +424,28 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
     }
 
     /// <inheritdoc />
+    public async Task<bool> SetExecutionTagsAsync(long taskId, string executionId, IReadOnlyList<string> tags, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        if (!IsKeySafe(executionId))
+        {
+            return false;
+        }
+
+        try
+        {
+            // Merge with any ETag: only the row must exist; the columns the run writes stay as they are.
+            var entity = new TableEntity(Key(taskId), executionId) { ["TagsJson"] = JsonSerializer.Serialize(tags, Json) };
+            await _executions.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<ExecutionRecord>> ListExecutionsAsync(long taskId, CancellationToken cancellationToken = default)
     {
         var list = new List<ExecutionRecord>();
@@ -626,6 +648,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         ["TagsJson"] = t.Tags.Count == 0 ? null : JsonSerializer.Serialize(t.Tags, Json),
         ["MaxRuns"] = t.MaxRuns,
         ["RunsStarted"] = t.RunsStarted,
+        ["LastCountedDue"] = t.LastCountedDue,
         ["VariablesJson"] = t.Variables.Count == 0 ? null : JsonSerializer.Serialize(t.Variables, Json),
         ["CreatedBy"] = t.CreatedBy,
     };
@@ -668,6 +691,7 @@ public sealed class TableTaskRepository(StorageAccount storage, StorageNames nam
         Tags = e.GetString("TagsJson") is { } tags ? JsonSerializer.Deserialize<Dictionary<string, string>>(tags, Json) ?? [] : new Dictionary<string, string>(StringComparer.Ordinal),
         MaxRuns = e.GetInt32("MaxRuns"),
         RunsStarted = e.GetInt32("RunsStarted") ?? 0,
+        LastCountedDue = e.GetDateTimeOffset("LastCountedDue"),
         Variables = e.GetString("VariablesJson") is { } variables ? JsonSerializer.Deserialize<Dictionary<string, string>>(variables, Json) ?? [] : new Dictionary<string, string>(StringComparer.Ordinal),
         CreatedBy = e.GetString("CreatedBy"),
         ETag = e.ETag.ToString(),

@@ -240,6 +240,12 @@ public sealed record TaskRecord
     /// <summary>Scheduled runs started so far (counted against <see cref="MaxRuns"/>).</summary>
     public int RunsStarted { get; init; }
 
+    /// <summary>The due time of the last scheduled run counted in <see cref="RunsStarted"/>: a repeated start of the same occurrence does not count again.</summary>
+    public DateTimeOffset? LastCountedDue { get; init; }
+
+    /// <summary>Whether the schedule has made its <see cref="MaxRuns"/> runs (never, without a limit).</summary>
+    public bool RunsExhausted => MaxRuns is { } max && RunsStarted >= max;
+
     /// <summary>Plain environment variables of the rendered v2 job, given to every run (configured variables of the same name win).</summary>
     public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 

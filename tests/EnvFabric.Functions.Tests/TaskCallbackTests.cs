@@ -56,6 +56,32 @@ public sealed class TaskCallbackTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Callback_TaskWithUuid_PayloadNamesTheUuidTheTaskAndTheRun()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync((_, _) => 200);
+        await using var host = await EnvironmentHostForTests.StartAsync(azurite);
+        await host.CreateCondaAsync("hooks");
+        var url = new Uri(receiver.BaseUri, "/hooks/v2").ToString();
+
+        // Made far in the future, given a seed 002 uuid (as the v2 submit stores one), then run by hand.
+        var id = await host.CreateTaskOkAsync("raise SystemExit(4)\n", new Dictionary<string, string> { ["conda_env"] = "hooks", ["task_name"] = "v2-hooked", ["callback_url"] = url, ["delay_seconds"] = "86400" });
+        var tasks = host.Services.GetRequiredService<EnvFabric.Core.Tasks.ITaskRepository>();
+        Assert.True(await tasks.ReserveUuidAsync("0b7c2f4e-run-me", id));
+        Assert.NotNull(await tasks.MutateAsync(id, t => t with { Uuid = "0b7c2f4e-run-me" }));
+        Assert.Equal(HttpStatusCode.OK, (await host.ControlAsync(id, "trigger")).Response.StatusCode);
+
+        var detail = await host.WaitForTaskAsync(id, d => CallbackOf(d)?["status"]?.GetValue<string>() == "delivered", Bound, "the callback delivered");
+        var execution = detail.Executions()[0]!;
+        var payload = JsonNode.Parse(receiver.On("/hooks/v2").Single().Body)!;
+        Assert.Equal(["message", "name", "runid", "status", "uuid"], payload.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("v2-hooked", payload["name"]!.GetValue<string>());
+        Assert.Equal("0b7c2f4e-run-me", payload["uuid"]!.GetValue<string>());
+        Assert.Equal(execution["execution_id"]!.GetValue<string>(), payload["runid"]!.GetValue<string>());
+        Assert.Equal("failed", payload["status"]!.GetValue<string>());
+        Assert.Contains("4", payload["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Callback_AlwaysFailing_GivesUpAfterTheLimit_AndAClientErrorIsNotRetried()
     {
         await using var receiver = await CallbackReceiver.StartAsync((path, _) => path == "/gone" ? 404 : 500);

@@ -56,9 +56,68 @@ public sealed class TableTaskRepositoryTests(AzuriteFixture azurite)
         Assert.Equal(21, await repository.ListAsync().CountAsync());
     }
 
-    private async Task<TableTaskRepository> CreateAsync()
+    [Fact]
+    public async Task FindExecutionAsync_ById_FindsItUntilRetentionRemovesItAndItsIndexRow()
     {
         var context = new StorageTestContext(azurite);
+        var repository = await CreateAsync(context);
+        var now = DateTimeOffset.UtcNow;
+        var old = NewExecution(7, "20260101000000000-aaaaaaaa", now.AddDays(-40));
+        var recent = NewExecution(8, "20260101000000000-bbbbbbbb", now.AddMinutes(-5));
+        await repository.UpsertExecutionAsync(old);
+        await repository.UpsertExecutionAsync(recent);
+
+        // Later writes (running, then ended) keep it findable by its id alone.
+        await repository.UpsertExecutionAsync(old with { Status = ExecutionStatuses.Running, StartTime = now.AddDays(-40) });
+        await repository.UpsertExecutionAsync(old with { Status = ExecutionStatuses.Completed, StartTime = now.AddDays(-40), EndTime = now.AddDays(-40).AddSeconds(3), ExitCode = 0 });
+        var found = await repository.FindExecutionAsync(old.ExecutionId);
+        Assert.NotNull(found);
+        Assert.Equal(7, found.TaskId);
+        Assert.Equal(ExecutionStatuses.Completed, found.Status);
+        Assert.Equal(8, (await repository.FindExecutionAsync(recent.ExecutionId))!.TaskId);
+        Assert.Null(await repository.FindExecutionAsync("20260101000000000-cccccccc"));
+        Assert.Null(await repository.FindExecutionAsync("bad/key#"));
+
+        // Tags are a merge of their own column: the recorded status and exit code stay.
+        Assert.True(await repository.SetExecutionTagsAsync(7, old.ExecutionId, ["nightly", "env=prod"]));
+        var tagged = await repository.FindExecutionAsync(old.ExecutionId);
+        Assert.Equal(["nightly", "env=prod"], tagged!.Tags);
+        Assert.Equal(ExecutionStatuses.Completed, tagged.Status);
+        Assert.Equal(0, tagged.ExitCode);
+        Assert.False(await repository.SetExecutionTagsAsync(7, "20260101000000000-dddddddd", ["x"]));
+        Assert.Null(await repository.GetExecutionAsync(7, "20260101000000000-dddddddd"));
+
+        // Retention removes the old execution and its index row; the recent one stays findable.
+        var removed = await repository.DeleteExecutionsEndedBeforeAsync(now.AddDays(-30));
+        Assert.Equal([old.ExecutionId], removed.Select(e => e.ExecutionId));
+        Assert.Null(await repository.FindExecutionAsync(old.ExecutionId));
+        var index = context.Storage.Tables.GetTableClient(context.Names.Table(TableTaskReferences.TasksTable));
+        var indexRows = new List<string>();
+        await foreach (var row in index.QueryAsync<Azure.Data.Tables.TableEntity>(r => r.PartitionKey == "run"))
+        {
+            indexRows.Add(row.RowKey);
+        }
+
+        Assert.Equal([recent.ExecutionId], indexRows);
+        Assert.Equal(8, (await repository.FindExecutionAsync(recent.ExecutionId))!.TaskId);
+    }
+
+    private static ExecutionRecord NewExecution(long taskId, string executionId, DateTimeOffset queuedAt) => new()
+    {
+        TaskId = taskId,
+        ExecutionId = executionId,
+        RunId = "run-" + executionId,
+        Trigger = ExecutionTriggers.Manual,
+        Status = ExecutionStatuses.Queued,
+        Environment = "env",
+        QueuedAt = queuedAt,
+        DueAt = queuedAt,
+        LogBlob = ExecutionRecord.LogBlobOf(taskId, executionId),
+    };
+
+    private async Task<TableTaskRepository> CreateAsync(StorageTestContext? context = null)
+    {
+        context ??= new StorageTestContext(azurite);
         var repository = new TableTaskRepository(context.Storage, context.Names, TimeProvider.System);
         await repository.EnsureCreatedAsync();
         return repository;
