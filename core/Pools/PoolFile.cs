@@ -54,7 +54,6 @@ public static class PoolFile
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        WriteIndented = true,
     };
 
     /// <summary>Reads <paramref name="path"/>; no file is <see cref="PoolConfiguration.Default"/> of <paramref name="defaultCapacity"/>.</summary>

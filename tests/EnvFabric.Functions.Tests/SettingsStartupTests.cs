@@ -62,6 +62,18 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
         AssertOneLine(expected, exitCode, stdout, stderr);
     }
 
+    [Fact]
+    public async Task Host_BadPoolsFile_StopsWithOneLineNamingTheFileAndTheProblem()
+    {
+        using var data = new TempDirectory("envfabric-settings");
+        var file = Path.Combine(data.Path, "pools.json");
+        await File.WriteAllTextAsync(file, """{"pools": [{"name": "default", "capacity": 0}], "queues": [{"name": "q", "pool": "nowhere"}]}""");
+
+        var (exitCode, stdout, stderr) = await RunToExitAsync(HostStart(data.Path));
+
+        AssertOneLine($"{file}: pools[0] 'default': capacity 0 is out of range (use 1 to 10000)", exitCode, stdout, stderr);
+    }
+
     [Theory]
     [InlineData("1")]
     [InlineData("YES")]
