@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using EnvFabric.Core.Runner;
 using EnvFabric.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Functions.Tests;
 
@@ -145,5 +147,32 @@ public sealed class V2ConfigTests(AzuriteFixture azurite)
         using var anonymous = factory.CreateKeyedClient(null);
         using var none = await anonymous.PostAsync(Reload, null);
         Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+    }
+
+    [Fact]
+    public async Task Status_ListsEachPoolsRunners_OkOnlyWithALiveOne()
+    {
+        using var factory = new FunctionsFactory(azurite);
+        await File.WriteAllTextAsync(factory.Share.Combine("pools.json"), """{"pools":[{"name":"default"},{"name":"gpu"},{"name":"batch"}]}""");
+        using var client = factory.CreateKeyedClient();
+        var registry = factory.Services.GetRequiredService<IRunnerRegistry>();
+        var now = DateTimeOffset.UtcNow;
+        await registry.PublishAsync(new RunnerInfo { RunnerId = "gpu-1", Pool = "gpu", StartedAt = now, LastHeartbeat = now, Cores = 8, Gpus = 2 });
+        await registry.PublishAsync(new RunnerInfo { RunnerId = "batch-1", Pool = "batch", StartedAt = now, LastHeartbeat = now, Stopped = true });
+        await registry.PublishAsync(new RunnerInfo { RunnerId = "edge-1", Pool = "edge", StartedAt = now, LastHeartbeat = now });
+
+        using var response = await client.GetAsync(new Uri("/v2/status", UriKind.Relative));
+        var data = await OkData(response);
+        var pools = data.GetProperty("components").EnumerateArray()
+            .Where(c => c.GetProperty("name").GetString()!.StartsWith("pool:", StringComparison.Ordinal))
+            .ToDictionary(c => c.GetProperty("name").GetString()!, c => (Status: c.GetProperty("status").GetString(), Message: c.GetProperty("message").GetString()));
+
+        Assert.Equal(["pool:default", "pool:gpu", "pool:batch", "pool:edge"], pools.Keys);
+        Assert.Equal(("down", "no runner has joined this pool"), pools["pool:default"]);
+        Assert.Equal(("ok", null), pools["pool:gpu"]);
+        Assert.Equal("down", pools["pool:batch"].Status);
+        Assert.Contains("1 runner(s) stopped or silent", pools["pool:batch"].Message, StringComparison.Ordinal);
+        Assert.Equal(("ok", null), pools["pool:edge"]);
+        Assert.Equal("degraded", data.GetProperty("status").GetString());
     }
 }
