@@ -182,8 +182,9 @@ public sealed partial class FilePoolConfiguration : IPoolConfiguration
                 LogFollowRefused(_logger, _path, load.Problems[0]);
             }
         }
-        catch (Exception ex) when (ex is Azure.RequestFailedException or IOException or OperationCanceledException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Fire and forget: whatever failed (storage, identity, the share), the running configuration stays and the next look retries.
             LogGenerationUnreadable(_logger, ex.Message);
         }
         finally
