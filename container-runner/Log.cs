@@ -3,8 +3,8 @@ namespace EnvFabric.Runner;
 /// <summary>The runner's log messages (EventIds 4000-4099).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(4000, LogLevel.Information, "Runner {RunnerId} started: backends {Backends}, up to {MaxConcurrent} jobs at once")]
-    public static partial void RunnerStarted(this ILogger logger, string runnerId, string backends, int maxConcurrent);
+    [LoggerMessage(4000, LogLevel.Information, "Runner {RunnerId} started in pool {Pool}: backends {Backends}, up to {MaxConcurrent} jobs at once")]
+    public static partial void RunnerStarted(this ILogger logger, string runnerId, string pool, string backends, int maxConcurrent);
 
     [LoggerMessage(4001, LogLevel.Information, "Probe {File} {Args} failed: {Message}")]
     public static partial void ProbeFailed(this ILogger logger, string file, string args, string message);
@@ -50,4 +50,7 @@ internal static partial class Log
 
     [LoggerMessage(4024, LogLevel.Warning, "Appending to log blob {Blob} failed")]
     public static partial void LogAppendFailed(this ILogger logger, Exception exception, string blob);
+
+    [LoggerMessage(4025, LogLevel.Warning, "Job {JobId} needs the {Backend} backend, which runner {RunnerId} lacks: handed back for another runner of pool {Pool}")]
+    public static partial void JobBackendMissing(this ILogger logger, string jobId, string backend, string runnerId, string pool);
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using EnvFabric.Core.Configuration;
+using EnvFabric.Core.Tasks;
 
 namespace EnvFabric.Runner;
 
@@ -12,6 +13,13 @@ public sealed class RunnerOptions
     /// <summary>RUNNER_ID: unique per runner process; generated from the host name when empty.</summary>
     [RegularExpression("^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$|^$", ErrorMessage = "RUNNER_ID must be 1-40 lower-case letters, digits or dashes")]
     public string? RunnerId { get; set; }
+
+    /// <summary>RUNNER_POOL: the pool the runner serves; it takes jobs only from that pool's queue.</summary>
+    public string Pool { get; set; } = PoolNames.Default;
+
+    /// <summary>RUNNER_GPUS: GPUs the runner offers to runs, published in its heartbeat.</summary>
+    [Range(0, 1024)]
+    public int Gpus { get; set; }
 
     /// <summary>RUNNER_VISIBILITY_TIMEOUT_SECONDS: how long a taken message stays invisible; renewed at a third of it.</summary>
     [Range(3, 3600)]
@@ -88,6 +96,8 @@ public sealed class RunnerOptions
     public static readonly IReadOnlyDictionary<string, string> Keys = new Dictionary<string, string>
     {
         ["RUNNER_ID"] = nameof(RunnerId),
+        ["RUNNER_POOL"] = nameof(Pool),
+        ["RUNNER_GPUS"] = nameof(Gpus),
         ["RUNNER_VISIBILITY_TIMEOUT_SECONDS"] = nameof(VisibilityTimeoutSeconds),
         ["RUNNER_POLL_MIN_MS"] = nameof(PollMinMilliseconds),
         ["RUNNER_POLL_MAX_MS"] = nameof(PollMaxMilliseconds),
@@ -108,7 +118,16 @@ public sealed class RunnerOptions
         ["MAMBA_ROOT_PREFIX"] = nameof(MambaRootPrefix),
     };
 
-    public static void Bind(IConfiguration configuration, RunnerOptions options) => SettingsBinding.Bind(configuration, options, Keys);
+    /// <summary>Binds the settings; a wrong one throws an <see cref="InvalidSettingException"/> naming it.</summary>
+    public static void Bind(IConfiguration configuration, RunnerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        SettingsBinding.Bind(configuration, options, Keys);
+        if (!PoolNames.IsValid(options.Pool))
+        {
+            throw new InvalidSettingException($"Setting RUNNER_POOL: '{options.Pool}' is not a pool name (use 1 to 32 lower-case letters, digits or '-', starting with a letter or digit, e.g. gpu)");
+        }
+    }
 }
 
 internal static class RunnerDefaultsSeconds

@@ -15,6 +15,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     builder.AddEnvironments();
     builder.AddTasks();
     builder.AddV2();
+    builder.AddPools();
     builder.AddQueues();
     builder.AddBackup();
     builder.AddProjects();
@@ -27,6 +28,9 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
 
     // The TASK_* and CALLBACK_* settings, read now so a wrong one stops the host before any hosted service logs it.
     _ = app.Services.GetRequiredService<TaskOptions>();
+
+    // pools.json, read now so a bad file stops the host with one line naming it.
+    _ = app.Services.GetRequiredService<EnvFabric.Core.Pools.IPoolConfiguration>();
     app.UseFunctionsCompression();
     app.UseFunctionsHost();
     app.UseAuthentication();
@@ -47,6 +51,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     root.MapV2InstanceFunctions();
     root.MapV2StatusFunctions();
     root.MapV2QueueFunctions();
+    root.MapV2ConfigFunctions();
     root.MapProjectFunctions();
     root.MapSettingsFunctions();
     root.MapFabricEnvironmentFunctions();

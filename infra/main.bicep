@@ -3,7 +3,8 @@
 //   the local DATA_ROOT directory     -> an NFS 4.1 share on a Premium FileStorage account (hard links and
 //                                        symlinks work there, so uv's cache links into environments; SMB cannot)
 //   the host (functions/)             -> a Container App with ingress, AzureWebJobsStorage__accountName
-//   the runner (container-runner/)    -> a Container App without ingress, mounting the share at DATA_ROOT
+//   the runner (container-runner/)    -> one Container App per runner pool, without ingress, mounting the share
+//                                        at DATA_ROOT, scaled by KEDA on the length of its pool's job queue
 // Build: `dotnet build infra/Infra.proj` (runs the Bicep compiler from its NuGet package).
 
 targetScope = 'resourceGroup'
@@ -34,9 +35,39 @@ param masterKey string
 @minValue(100)
 param shareQuotaGiB int = 256
 
-@description('Runner replicas; each runs MAX_CONCURRENT_TASKS jobs at once.')
-@minValue(1)
-param runnerReplicas int = 1
+@description('A runner pool: its runners take jobs from its queue only (RUNNER_POOL).')
+type runnerPool = {
+  @description('Pool name as in pools.json (lower-case letters, digits, \'-\'); at most 12 characters here, so the app name stays within 32.')
+  @minLength(1)
+  @maxLength(12)
+  name: string
+
+  @description('Fewest runner replicas; 0 lets the pool scale to zero while its queue is empty (jobs wait until a runner starts).')
+  @minValue(0)
+  @maxValue(300)
+  minReplicas: int
+
+  @description('Most runner replicas.')
+  @minValue(1)
+  @maxValue(300)
+  maxReplicas: int
+
+  @description('Waiting jobs per replica: KEDA adds a replica for every queueLength messages on the pool\'s queue.')
+  @minValue(1)
+  @maxValue(10000)
+  queueLength: int
+}
+
+@description('Runner pools: one runner Container App each, scaled between minReplicas and maxReplicas by its queue (runner-jobs for default, runner-jobs-{name} otherwise). One pool must be named default.')
+@minLength(1)
+param pools runnerPool[] = [
+  {
+    name: 'default'
+    minReplicas: 1
+    maxReplicas: 3
+    queueLength: 5
+  }
+]
 
 @description('Jobs a runner runs at once.')
 param maxConcurrentTasks int = 50
@@ -343,8 +374,9 @@ resource hostApp 'Microsoft.App/containerApps@2025-01-01' = {
   ]
 }
 
-resource runnerApp 'Microsoft.App/containerApps@2025-01-01' = {
-  name: '${baseName}-runner'
+// One runner app per pool. The default pool keeps the app and queue names of deployments from before pools.
+resource runnerApps 'Microsoft.App/containerApps@2025-01-01' = [for pool in pools: {
+  name: pool.name == 'default' ? '${baseName}-runner' : '${baseName}-runner-${pool.name}'
   location: location
   identity: {
     type: 'UserAssigned'
@@ -367,14 +399,31 @@ resource runnerApp 'Microsoft.App/containerApps@2025-01-01' = {
             cpu: json('2.0')
             memory: '4Gi'
           }
-          env: commonEnv
+          env: concat(commonEnv, [
+            { name: 'RUNNER_POOL', value: pool.name }
+          ])
           volumeMounts: shareMount
         }
       ]
-      // Fixed replicas: each registers itself and heartbeats; jobs are spread by queue leases.
+      // Each replica registers itself and heartbeats; jobs are spread by queue leases. KEDA reads the queue's
+      // length with the runners' identity, which holds Storage Queue Data Contributor on the account (storageRoles).
       scale: {
-        minReplicas: runnerReplicas
-        maxReplicas: runnerReplicas
+        minReplicas: pool.minReplicas
+        maxReplicas: pool.maxReplicas
+        rules: [
+          {
+            name: 'queue-length'
+            custom: {
+              type: 'azure-queue'
+              metadata: {
+                queueName: pool.name == 'default' ? 'runner-jobs' : 'runner-jobs-${pool.name}'
+                queueLength: string(pool.queueLength)
+                accountName: storage.name
+              }
+              identity: identity.id
+            }
+          }
+        ]
       }
       volumes: shareVolume
     }
@@ -383,7 +432,7 @@ resource runnerApp 'Microsoft.App/containerApps@2025-01-01' = {
     storageRoles
     registryPull
   ]
-}
+}]
 
 output hostUrl string = 'https://${hostApp.properties.configuration.ingress.fqdn}'
 output storageAccountName string = storage.name

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace EnvFabric.Runner.Jobs;
 
 /// <summary>
-/// Takes jobs from the runner queue and runs up to MAX_CONCURRENT_TASKS at once.
+/// Takes jobs from the queue of the runner's pool (RUNNER_POOL) and runs up to MAX_CONCURRENT_TASKS at once.
 /// Delivery guarantee: AT LEAST ONCE in (a message is deleted only after its job's result is stored), ONCE IN
 /// EFFECT (a job id whose row says finished is never run again: its stored result is reported instead).
 /// </summary>
@@ -26,12 +27,13 @@ public sealed class JobQueueConsumer(
     TimeProvider time,
     ILogger<JobQueueConsumer> logger) : BackgroundService
 {
-    private readonly QueueClient _queue = storage.Queues.GetQueueClient(RunnerStorage.JobQueue(names));
+    private readonly QueueClient _queue = storage.Queues.GetQueueClient(RunnerStorage.JobQueue(names, options.Value.Pool));
     private readonly BlobContainerClient _payloads = storage.Blobs.GetBlobContainerClient(RunnerStorage.PayloadsContainer(names));
     private readonly RunnerOptions _options = options.Value;
     private readonly SemaphoreSlim _slots = new(settings.Value.MaxConcurrentTasks, settings.Value.MaxConcurrentTasks);
     private readonly SemaphoreSlim _wake = new(0);
     private readonly List<Task> _running = [];
+    private readonly ConcurrentDictionary<string, byte> _handedBack = new(StringComparer.Ordinal);
 
     private static readonly TimeSpan HotWindow = TimeSpan.FromMilliseconds(200);
 
@@ -218,6 +220,34 @@ public sealed class JobQueueConsumer(
 
                 // This runner has neither uv nor conda: the message comes back in a moment for a runner that has
                 // one. Not deleted, so at least once.
+                await _queue.UpdateMessageAsync(receipt.MessageId, receipt.PopReceipt, visibilityTimeout: TimeSpan.FromSeconds(2), cancellationToken: stoppingToken);
+                return;
+            }
+
+            if (job is not (ScriptJob or PythonInstallJob) && existing?.State is null
+                && !(await state.Capabilities.WaitAsync(stoppingToken)).Backends.Contains(job.Backend))
+            {
+                if (message.DequeueCount >= _options.MaxDequeueCount)
+                {
+                    await executor.RejectAsync(job, $"delivered {message.DequeueCount} times to runners of pool '{_options.Pool}' without the {job.Backend.ToString().ToLowerInvariant()} backend", stoppingToken);
+
+                    // Failed and stored; removing the message ends the redeliveries.
+                    await DeleteAsync(receipt);
+                    return;
+                }
+
+                if (_handedBack.TryAdd(job.JobId, 0))
+                {
+                    logger.JobBackendMissing(job.JobId, job.Backend.ToString().ToLowerInvariant(), state.RunnerId, _options.Pool);
+                    if (_handedBack.Count > 10_000)
+                    {
+                        _handedBack.Clear();
+                    }
+                }
+
+                // This runner lacks the job's backend (the sender routed it by a runner list a few seconds old): the
+                // message comes back in a moment for another runner of the pool. Not deleted, so at least once;
+                // after RUNNER_MAX_DEQUEUE such deliveries it is failed instead.
                 await _queue.UpdateMessageAsync(receipt.MessageId, receipt.PopReceipt, visibilityTimeout: TimeSpan.FromSeconds(2), cancellationToken: stoppingToken);
                 return;
             }

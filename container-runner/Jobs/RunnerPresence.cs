@@ -10,7 +10,7 @@ namespace EnvFabric.Runner.Jobs;
 
 /// <summary>
 /// Discovers the runner's tools at start, creates the storage it uses, and keeps its row in the Runners table
-/// fresh (capabilities, active jobs, heartbeat) so the API can list Python versions and report health. On a
+/// fresh (pool, cores, GPUs, capabilities, active jobs, heartbeat) so the API can list Python versions and report health. On a
 /// clean stop the row says so; after a crash the heartbeat simply goes stale.
 /// </summary>
 public sealed class RunnerPresence(
@@ -33,7 +33,7 @@ public sealed class RunnerPresence(
         await Task.WhenAll(
             storage.Blobs.GetBlobContainerClient(RunnerStorage.LogsContainer(names)).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             storage.Blobs.GetBlobContainerClient(RunnerStorage.PayloadsContainer(names)).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
-            storage.Queues.GetQueueClient(RunnerStorage.JobQueue(names)).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            storage.Queues.GetQueueClient(RunnerStorage.JobQueue(names, options.Value.Pool)).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             storage.Queues.GetQueueClient(RunnerStorage.ControlQueue(names, state.RunnerId)).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             jobs.EnsureCreatedAsync(cancellationToken));
         // The first CPU reading is the baseline the first heartbeat's percentage is measured from.
@@ -41,7 +41,7 @@ public sealed class RunnerPresence(
         var capabilities = await discovery.DiscoverAsync(cancellationToken);
         state.SetCapabilities(capabilities);
         await PublishAsync(stopped: false, cancellationToken);
-        logger.RunnerStarted(state.RunnerId, string.Join(',', capabilities.Backends).ToLowerInvariant(), settings.Value.MaxConcurrentTasks);
+        logger.RunnerStarted(state.RunnerId, options.Value.Pool, string.Join(',', capabilities.Backends).ToLowerInvariant(), settings.Value.MaxConcurrentTasks);
         await base.StartAsync(cancellationToken);
     }
 
@@ -113,6 +113,11 @@ public sealed class RunnerPresence(
                 CpuPercent = host.CpuPercent,
                 LoadAverage = host.Load?.ToList(),
                 Disks = disks,
+                Pool = options.Value.Pool,
+
+                // Follows the affinity mask and the container's CPU limit, so it is what runs here may use.
+                Cores = Environment.ProcessorCount,
+                Gpus = options.Value.Gpus,
             },
             cancellationToken);
     }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace EnvFabric.Core.Runner;
 
 /// <summary>
-/// Health of the runner fleet for <c>/api/health</c>: healthy while at least one runner heartbeats; the
+/// Health of the runner fleet for <c>/api/health</c> (with the live runners of each pool in its data): healthy while at least one runner heartbeats; the
 /// registration's failure status when none does; degraded when a live runner reports a configuration warning
 /// (e.g. the uv cache on another file system than the environments).
 /// </summary>
@@ -30,6 +30,7 @@ public sealed class RunnerHealthCheck(IRunnerRegistry registry, TimeProvider tim
             ["runners"] = alive.Count,
             ["active_jobs"] = alive.Sum(r => r.ActiveJobs),
             ["backends"] = alive.SelectMany(r => r.Capabilities.Backends).Distinct().Select(b => b.ToString().ToLowerInvariant()).ToArray(),
+            ["pools"] = alive.GroupBy(r => r.Pool, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
         };
         var quotas = alive.Select(r => r.Capabilities.Quotas).OfType<string>().Distinct().ToArray();
         if (quotas.Length > 0)

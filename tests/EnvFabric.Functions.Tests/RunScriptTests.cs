@@ -132,6 +132,21 @@ public sealed class RunScriptTests
         Assert.Contains(accounts, a => a.GetProperty("kind").GetString() == "StorageV2" && !a.GetProperty("properties").GetProperty("allowSharedKeyAccess").GetBoolean());
         Assert.Single(all, r => TypeOf(r) == "Microsoft.Authorization/roleAssignments" && r.TryGetProperty("copy", out _));
         Assert.Equal(2, all.Count(r => TypeOf(r) == "Microsoft.App/containerApps"));
+
+        // The runners: one app per pool (a copy loop over the pools parameter), each scaled by KEDA on its pool's
+        // queue with the runners' identity; by default one pool, default, of 1 to 3 replicas.
+        var runners = Assert.Single(all, r => TypeOf(r) == "Microsoft.App/containerApps" && r.TryGetProperty("copy", out _));
+        Assert.Equal("[length(parameters('pools'))]", runners.GetProperty("copy").GetProperty("count").GetString());
+        var pools = arm.RootElement.GetProperty("parameters").GetProperty("pools");
+        var pool = Assert.Single(pools.GetProperty("defaultValue").EnumerateArray());
+        Assert.Equal(("default", 1, 3, 5), (pool.GetProperty("name").GetString(), pool.GetProperty("minReplicas").GetInt32(), pool.GetProperty("maxReplicas").GetInt32(), pool.GetProperty("queueLength").GetInt32()));
+        Assert.False(arm.RootElement.GetProperty("parameters").TryGetProperty("runnerReplicas", out _));
+        var rule = Assert.Single(runners.GetProperty("properties").GetProperty("template").GetProperty("scale").GetProperty("rules").EnumerateArray()).GetProperty("custom");
+        Assert.Equal("azure-queue", rule.GetProperty("type").GetString());
+        Assert.Equal(["accountName", "queueLength", "queueName"], rule.GetProperty("metadata").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Contains("runner-jobs-", rule.GetProperty("metadata").GetProperty("queueName").GetString(), StringComparison.Ordinal);
+        Assert.Contains("userAssignedIdentities", rule.GetProperty("identity").GetString(), StringComparison.Ordinal);
+        Assert.Contains("RUNNER_POOL", runners.GetRawText(), StringComparison.Ordinal);
         var template = arm.RootElement.GetRawText();
         Assert.Contains("AzureWebJobsStorage__accountName", template, StringComparison.Ordinal);
         Assert.Contains("NfsAzureFile", template, StringComparison.Ordinal);

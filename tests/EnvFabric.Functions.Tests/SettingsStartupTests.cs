@@ -51,6 +51,8 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
     [Theory]
     [InlineData("PIP_NO_INDEX", "2", "Setting PIP_NO_INDEX: '2' is not a boolean (use 1/0, true/false, yes/no, on/off)")]
     [InlineData("RUNNER_LOG_FLUSH_MS", "fast", "Setting RUNNER_LOG_FLUSH_MS: 'fast' is not a whole number")]
+    [InlineData("RUNNER_POOL", "Gpu Pool", "Setting RUNNER_POOL: 'Gpu Pool' is not a pool name (use 1 to 32 lower-case letters, digits or '-', starting with a letter or digit, e.g. gpu)")]
+    [InlineData("RUNNER_GPUS", "-1", "Setting RUNNER_GPUS: '-1' is out of range (use 0 to 1024)")]
     [InlineData("RUNNER_LOG_FLUSH_MS", "5", "Setting RUNNER_LOG_FLUSH_MS: '5' is out of range (use 10 to 10000)")]
     [InlineData("RUNNER_STOP_GRACE_SECONDS", "a while", "Setting RUNNER_STOP_GRACE_SECONDS: 'a while' is not a number")]
     [InlineData("AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount", "four", "Setting AzureFunctionsJobHost__extensions__durableTask__storageProvider__partitionCount: 'four' is not a whole number")]
@@ -62,6 +64,18 @@ public sealed class SettingsStartupTests(AzuriteFixture azurite)
         var (exitCode, stdout, stderr) = await RunToExitAsync(RunnerStart(data.Path, (setting, value)));
 
         AssertOneLine(expected, exitCode, stdout, stderr);
+    }
+
+    [Fact]
+    public async Task Host_BadPoolsFile_StopsWithOneLineNamingTheFileAndTheProblem()
+    {
+        using var data = new TempDirectory("envfabric-settings");
+        var file = Path.Combine(data.Path, "pools.json");
+        await File.WriteAllTextAsync(file, """{"pools": [{"name": "default", "capacity": 0}], "queues": [{"name": "q", "pool": "nowhere"}]}""");
+
+        var (exitCode, stdout, stderr) = await RunToExitAsync(HostStart(data.Path));
+
+        AssertOneLine($"{file}: pools[0] 'default': capacity 0 is out of range (use 1 to 10000)", exitCode, stdout, stderr);
     }
 
     [Theory]

@@ -264,9 +264,13 @@ public sealed class V2StatusTests(AzuriteFixture azurite)
         }
 
         var down = components.Values.Where(c => c.GetProperty("status").GetString() == "down").ToList();
-        var runner = Assert.Single(down);
-        Assert.Contains("runner", runner.GetProperty("name").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, down.Count);
+        var runner = Assert.Single(down, c => c.GetProperty("name").GetString()!.Contains("runner", StringComparison.Ordinal));
         Assert.False(string.IsNullOrEmpty(runner.GetProperty("message").GetString()));
+
+        // The default pool (no pools.json) has no runner either.
+        var pool = Assert.Single(down, c => c.GetProperty("name").GetString() == "pool:default");
+        Assert.Equal("no runner has joined this pool", pool.GetProperty("message").GetString());
 
         using var anonymous = factory.CreateKeyedClient(null);
         using var refused = await anonymous.GetAsync(new Uri("/v2/status", UriKind.Relative));
