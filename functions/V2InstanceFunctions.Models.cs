@@ -1,6 +1,6 @@
 namespace EnvFabric.Functions;
 
-/// <summary>Seed 002's instance: one execution (attempt) of a task; <c>run_id</c> is the execution id.</summary>
+/// <summary>Seed 002's instance: one execution (attempt) of a task; <c>run_id</c> is the execution id. Times are ISO 8601 (UTC), as seed 002's Go <c>time.Time</c> fields marshal.</summary>
 public sealed record V2InstanceView(
     string RunId,
     long TaskId,
@@ -10,9 +10,9 @@ public sealed record V2InstanceView(
     int Attempt,
     string Trigger,
     string Pool,
-    string? QueuedTime,
-    string? StartTime,
-    string? EndTime,
+    DateTimeOffset? QueuedTime,
+    DateTimeOffset? StartTime,
+    DateTimeOffset? EndTime,
     int? ExitCode,
     double? Duration,
     double? PeakMemoryMb,
@@ -24,7 +24,7 @@ public sealed record V2InstanceView(
     V2CallbackView? Callback);
 
 /// <summary>An instance's completion callback: <c>pending</c>, <c>delivered</c> or <c>failed</c>, the attempts, the last error and when.</summary>
-public sealed record V2CallbackView(string Status, int Attempts, string? Error, string? At);
+public sealed record V2CallbackView(string Status, int Attempts, string? Error, DateTimeOffset? At);
 
 /// <summary><c>GET /v2/instances</c>: the matching count and one page of them, newest first.</summary>
 public sealed record V2InstancePage(int Total, IReadOnlyList<V2InstanceView> Instances);

@@ -242,9 +242,9 @@ public static class V2InstanceFunctions
         e.Attempt,
         e.Trigger,
         e.Pool ?? task.Pool,
-        TaskFunctions.Date(e.QueuedAt),
-        TaskFunctions.Date(e.StartTime),
-        TaskFunctions.Date(e.EndTime),
+        e.QueuedAt,
+        e.StartTime,
+        e.EndTime,
         e.ExitCode,
         e.Duration,
         e.PeakMemoryMb,
@@ -253,5 +253,5 @@ public static class V2InstanceFunctions
         e.Error,
         e.RunnerId,
         e.Tags,
-        e.CallbackStatus is { } callback ? new V2CallbackView(callback, e.CallbackAttempts, e.CallbackError, TaskFunctions.Date(e.CallbackAt)) : null);
+        e.CallbackStatus is { } callback ? new V2CallbackView(callback, e.CallbackAttempts, e.CallbackError, e.CallbackAt) : null);
 }

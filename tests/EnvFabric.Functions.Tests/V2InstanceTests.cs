@@ -173,10 +173,12 @@ public sealed class V2InstanceTests(AzuriteFixture azurite)
         Assert.True(view["avg_memory_mb"]!.GetValue<double>() > 0, view.ToJsonString());
         Assert.True(view["cpu_seconds"]!.GetValue<double>() >= 0, view.ToJsonString());
         Assert.False(string.IsNullOrEmpty(view["runner_id"]?.GetValue<string>()), view.ToJsonString());
-        var queued = view["queued_time"].ParseApiTime();
-        var started = view["start_time"].ParseApiTime();
-        var ended = view["end_time"].ParseApiTime();
-        Assert.True(queued <= started.AddSeconds(1) && started <= ended, view.ToJsonString());
+        // ISO 8601 to the sub-second, as seed 002's Go time fields marshal.
+        var queued = DateTimeOffset.Parse(view["queued_time"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        var started = DateTimeOffset.Parse(view["start_time"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        var ended = DateTimeOffset.Parse(view["end_time"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("T", view["start_time"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(queued <= started && started <= ended, view.ToJsonString());
         Assert.Null(view["error"]);
         Assert.Null(view["callback"]);
         Assert.Empty(view["tags"]!.AsArray());
