@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 
 namespace EnvFabric.Bench;
 
@@ -19,7 +21,7 @@ public sealed record BenchContext(string StorageConnectionString, TextWriter Out
 public static class BenchmarkSuites
 {
     /// <summary>Every suite <c>bench/run</c> knows; suites add themselves here.</summary>
-    public static IReadOnlyList<IBenchmarkSuite> All { get; } = [new DurableBenchmarks(), new RunnerBenchmarks(), new EnvBenchmarks(), new TaskBenchmarks()];
+    public static IReadOnlyList<IBenchmarkSuite> All { get; } = [new DurableBenchmarks(), new RunnerBenchmarks(), new EnvBenchmarks(), new TaskBenchmarks(), new V2Benchmarks()];
 
     /// <summary>The value at <paramref name="percentile"/> (0-100) of <paramref name="values"/>.</summary>
     public static double Percentile(IReadOnlyList<double> values, double percentile)
@@ -33,5 +35,31 @@ public static class BenchmarkSuites
         var sorted = values.Order().ToArray();
         var rank = (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1;
         return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+
+    /// <summary>Latencies (ms, body read) of <paramref name="measured"/> GETs after <paramref name="warmUp"/> unmeasured ones.</summary>
+    public static async Task<List<double>> TimeGetsAsync(HttpClient http, int warmUp, int measured, Func<int, string> path)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(path);
+        var latencies = new List<double>();
+        for (var i = 0; i < warmUp + measured; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            using var response = await http.GetAsync(new Uri(path(i), UriKind.Relative));
+            await response.Content.ReadAsByteArrayAsync();
+            var ms = watch.Elapsed.TotalMilliseconds;
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new InvalidOperationException($"GET {path(i)}: {(int)response.StatusCode}");
+            }
+
+            if (i >= warmUp)
+            {
+                latencies.Add(ms);
+            }
+        }
+
+        return latencies;
     }
 }

@@ -254,39 +254,15 @@ public sealed class TaskBenchmarks : IBenchmarkSuite
 
         var ids = created.Concat(inserted).ToArray();
         var random = new Random(3);
-        var detail = await TimeAsync(http, 20, 200, _ => $"/api/tasks/{ids[random.Next(ids.Length)]}");
-        var page = await TimeAsync(http, 5, 50, _ => "/api/tasks?page=1&size=50");
-        var all = await TimeAsync(http, 1, 5, _ => "/api/tasks");
+        var detail = await BenchmarkSuites.TimeGetsAsync(http, 20, 200, _ => $"/api/tasks/{ids[random.Next(ids.Length)]}");
+        var page = await BenchmarkSuites.TimeGetsAsync(http, 5, 50, _ => "/api/tasks?page=1&size=50");
+        var all = await BenchmarkSuites.TimeGetsAsync(http, 1, 5, _ => "/api/tasks");
         var detailP99 = BenchmarkSuites.Percentile(detail, 99);
         var pageP99 = BenchmarkSuites.Percentile(page, 99);
         context.Report("tasks.api_detail_p99_ms.10k", detailP99);
         context.Report("tasks.api_page_p99_ms.10k", pageP99);
         context.Report("tasks.api_p99_ms.10k", Math.Max(detailP99, pageP99));
         context.Report("tasks.list_all_ms.10k", BenchmarkSuites.Percentile(all, 50));
-    }
-
-    /// <summary>Latencies (ms, body read) of <paramref name="measured"/> GETs after <paramref name="warmUp"/> unmeasured ones.</summary>
-    private static async Task<List<double>> TimeAsync(HttpClient http, int warmUp, int measured, Func<int, string> path)
-    {
-        var latencies = new List<double>();
-        for (var i = 0; i < warmUp + measured; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            using var response = await http.GetAsync(new Uri(path(i), UriKind.Relative));
-            await response.Content.ReadAsByteArrayAsync();
-            var ms = watch.Elapsed.TotalMilliseconds;
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                throw new InvalidOperationException($"GET {path(i)}: {(int)response.StatusCode}");
-            }
-
-            if (i >= warmUp)
-            {
-                latencies.Add(ms);
-            }
-        }
-
-        return latencies;
     }
 
     private static async Task<long> CreateTaskAsync(HttpClient http, string name, string script, Dictionary<string, string> fields)
