@@ -55,12 +55,12 @@ public static class V2InstanceFunctions
             return V2Results.Invalid($"status '{status}' is not an instance status; use one of {string.Join(", ", Statuses)}");
         }
 
-        if (ReadInt(page, 1, int.MaxValue, 1) is not { } pageNumber)
+        if (V2Results.ReadWholeNumber(page, 1, int.MaxValue, 1) is not { } pageNumber)
         {
             return V2Results.Invalid($"page '{page}' is not valid: a whole number from 1");
         }
 
-        if (ReadInt(size, 1, MaxPageSize, DefaultPageSize) is not { } pageSize)
+        if (V2Results.ReadWholeNumber(size, 1, MaxPageSize, DefaultPageSize) is not { } pageSize)
         {
             return V2Results.Invalid($"size '{size}' is not valid: a whole number from 1 to {MaxPageSize}");
         }
@@ -69,7 +69,7 @@ public static class V2InstanceFunctions
         var executions = new List<ExecutionRecord>();
         if (taskId is { Length: > 0 })
         {
-            if (await FindTaskAsync(taskId, s) is not { } task)
+            if (await V2TaskFunctions.FindAsync(taskId, s) is not { } task)
             {
                 return ErrorBodies.V2(StatusCodes.Status404NotFound, V2Codes.TaskNotFound, $"task '{taskId}' not found");
             }
@@ -204,30 +204,6 @@ public static class V2InstanceFunctions
         var execution = await s.Tasks.FindExecutionAsync(runid, s.Aborted);
         var task = execution is null ? null : await s.Tasks.GetAsync(execution.TaskId, s.Aborted);
         return task is not null && NamespaceAccess.CanAct(s.Context.User, task.Namespace) ? (execution, task) : (null, null);
-    }
-
-    /// <summary>The task named by seed 002's <c>task_id</c>: a uuid, else a whole-number task id; null when missing or in another namespace.</summary>
-    private static async Task<TaskRecord?> FindTaskAsync(string taskId, TaskServices s)
-    {
-        var id = await s.Tasks.FindByUuidAsync(taskId, s.Aborted);
-        if (id is null && long.TryParse(taskId, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= 1)
-        {
-            id = number;
-        }
-
-        var task = id is { } found ? await s.Tasks.GetAsync(found, s.Aborted) : null;
-        return task is not null && NamespaceAccess.CanAct(s.Context.User, task.Namespace) ? task : null;
-    }
-
-    /// <summary>A whole number in [<paramref name="min"/>, <paramref name="max"/>], <paramref name="absent"/> when not given, null when not valid.</summary>
-    private static int? ReadInt(string? text, int min, int max, int absent)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return absent;
-        }
-
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max ? value : null;
     }
 
     private static JsonHttpResult<V2Error> NotFound(string runid) =>

@@ -88,7 +88,7 @@ public static class V2TaskFunctions
     public static async Task<IResult> ListTasks(string? status, string? page, string? size, [AsParameters] TaskServices s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        if (!TryPaging(page, 1, int.MaxValue, 1, out var pageNumber) || !TryPaging(size, 1, MaxPageSize, DefaultPageSize, out var pageSize))
+        if (V2Results.ReadWholeNumber(page, 1, int.MaxValue, 1) is not { } pageNumber || V2Results.ReadWholeNumber(size, 1, MaxPageSize, DefaultPageSize) is not { } pageSize)
         {
             return V2Results.Invalid($"page must be a whole number from 1 and size from 1 to {MaxPageSize}");
         }
@@ -213,8 +213,8 @@ public static class V2TaskFunctions
         return V2Results.Ok<object?>(null);
     }
 
-    /// <summary>The task <paramref name="uuid"/> names (its uuid, else its task id) if the caller may see it.</summary>
-    private static async Task<TaskRecord?> FindAsync(string uuid, TaskServices s)
+    /// <summary>The task <paramref name="uuid"/> names (its uuid, else its task id) if the caller may see it; null when missing or in another namespace (also <c>task_id</c> of <c>/v2/instances</c>).</summary>
+    internal static async Task<TaskRecord?> FindAsync(string uuid, TaskServices s)
     {
         var taskId = await s.Tasks.FindByUuidAsync(uuid, s.Aborted);
         if (taskId is null && long.TryParse(uuid, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id >= 1)
@@ -224,12 +224,6 @@ public static class V2TaskFunctions
 
         var task = taskId is { } found ? await s.Tasks.GetAsync(found, s.Aborted) : null;
         return task is not null && NamespaceAccess.CanAct(s.Context.User, task.Namespace) ? task : null;
-    }
-
-    private static bool TryPaging(string? text, int min, int max, int fallback, out int value)
-    {
-        value = fallback;
-        return string.IsNullOrEmpty(text) || (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
     }
 
     private static Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<V2Error> NotFound(string uuid) =>

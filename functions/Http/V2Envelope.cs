@@ -20,4 +20,15 @@ public static class V2Results
 
     /// <summary>A 1001 (parameter error) with 400.</summary>
     public static IResult Invalid(string message) => ErrorBodies.V2(StatusCodes.Status400BadRequest, V2Codes.InvalidArgument, message);
+
+    /// <summary>A query's whole number in [<paramref name="min"/>, <paramref name="max"/>]: <paramref name="absent"/> when not given, null when not valid.</summary>
+    public static int? ReadWholeNumber(string? text, int min, int max, int absent)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return absent;
+        }
+
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max ? value : null;
+    }
 }
