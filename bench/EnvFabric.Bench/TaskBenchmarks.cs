@@ -221,36 +221,7 @@ public sealed class TaskBenchmarks : IBenchmarkSuite
     private static async Task ApiReadsAsync(BenchContext context, HttpClient http, TableTaskRepository repository, List<long> created)
     {
         var total = Quick ? 1000 : 10_000;
-        var existing = 0;
-        await foreach (var _ in repository.ListAsync())
-        {
-            existing++;
-        }
-
-        // Ids far above the counter's, so they never meet the API's own.
-        var inserted = Enumerable.Range(0, Math.Max(0, total - existing)).Select(i => 1_000_000L + i).ToList();
-        var now = DateTimeOffset.UtcNow;
-        var trigger = new TaskTrigger { Kind = TriggerKind.Cron, CronExpression = FarCron };
-        await Parallel.ForEachAsync(inserted, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, ct) =>
-        {
-            var (outcome, _) = await repository.AddAsync(
-                new TaskRecord
-                {
-                    TaskId = id,
-                    Name = "listed" + id.ToString(CultureInfo.InvariantCulture),
-                    Environment = Environment,
-                    Trigger = trigger,
-                    CreatedAt = now,
-                    UpdatedAt = now,
-                    NextRunAt = trigger.FirstDue(now),
-                    ScheduleAnchor = now,
-                },
-                ct);
-            if (outcome != TaskSaveOutcome.Saved)
-            {
-                throw new InvalidOperationException($"insert task {id}: {outcome}");
-            }
-        });
+        var inserted = await BenchTasks.FillAsync(repository, total, FarCron, id => new TaskRecord { TaskId = id, Name = "listed" + id.ToString(CultureInfo.InvariantCulture), Environment = Environment });
 
         var ids = created.Concat(inserted).ToArray();
         var random = new Random(3);

@@ -106,47 +106,12 @@ public sealed class V2Benchmarks : IBenchmarkSuite
     private static async Task ApiReadsAsync(BenchContext context, HttpClient http, TableTaskRepository repository)
     {
         var total = Quick ? 1000 : 10_000;
-        var existing = 0;
-        await foreach (var _ in repository.ListAsync())
-        {
-            existing++;
-        }
-
-        // Ids far above the counter's, so they never meet the API's own.
-        var inserted = Enumerable.Range(0, Math.Max(0, total - existing)).Select(i => 1_000_000L + i).ToList();
-        var now = DateTimeOffset.UtcNow;
-        var trigger = new TaskTrigger { Kind = TriggerKind.Cron, CronExpression = FarCron };
         var uuids = new ConcurrentBag<string>();
-        await Parallel.ForEachAsync(inserted, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, ct) =>
+        await BenchTasks.FillAsync(repository, total, FarCron, id =>
         {
             var uuid = Guid.NewGuid().ToString();
-            if (!await repository.ReserveUuidAsync(uuid, id, ct))
-            {
-                throw new InvalidOperationException($"reserve uuid of task {id}");
-            }
-
-            var (outcome, _) = await repository.AddAsync(
-                new TaskRecord
-                {
-                    TaskId = id,
-                    Uuid = uuid,
-                    Template = Template,
-                    Name = "listed" + id.ToString(CultureInfo.InvariantCulture),
-                    Environment = Environment,
-                    Trigger = trigger,
-                    CreatedAt = now,
-                    UpdatedAt = now,
-                    NextRunAt = trigger.FirstDue(now),
-                    ScheduleAnchor = now,
-                    Prior = (int)(id % 10),
-                },
-                ct);
-            if (outcome != TaskSaveOutcome.Saved)
-            {
-                throw new InvalidOperationException($"insert task {id}: {outcome}");
-            }
-
             uuids.Add(uuid);
+            return new TaskRecord { TaskId = id, Uuid = uuid, Template = Template, Name = "listed" + id.ToString(CultureInfo.InvariantCulture), Environment = Environment, Prior = (int)(id % 10) };
         });
 
         var known = uuids.ToArray();
