@@ -1,5 +1,6 @@
 using System.Text;
 using Azure;
+using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using EnvFabric.Core.Runner;
 
@@ -272,8 +273,32 @@ public sealed class JobLogWriter : IAsyncDisposable
             while (offset < data.Length)
             {
                 var count = Math.Min(MaxAppendBlock, data.Length - offset);
+                var position = Interlocked.Read(ref _written);
                 using var stream = new MemoryStream(data, offset, count, writable: false);
-                await _blob.AppendBlockAsync(stream, cancellationToken: cancellationToken);
+                try
+                {
+                    // Only at the position this writer expects: an append whose answer was lost (cancelled at the
+                    // loop's stop, or timed out, after the service stored it) has its bytes put back below and sent
+                    // again, and is then found in the blob instead of being stored twice.
+                    await _blob.AppendBlockAsync(
+                        stream, new AppendBlobAppendBlockOptions { Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = position } }, cancellationToken);
+                }
+                catch (RequestFailedException ex) when (ex.ErrorCode == BlobErrorCode.AppendPositionConditionNotMet)
+                {
+                    var length = (await _blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ContentLength;
+                    var stored = length - position;
+                    if (stored <= 0 || stored > count)
+                    {
+                        // Not an earlier try of these bytes (an append block is stored whole or not at all): someone
+                        // else appended. Go on after what is there; the bytes go back and the next flush sends them.
+                        Interlocked.Exchange(ref _written, length);
+                        throw;
+                    }
+
+                    // The first `stored` bytes are the earlier try's block, already in the blob.
+                    count = (int)stored;
+                }
+
                 offset += count;
                 Interlocked.Add(ref _written, count);
             }

@@ -97,6 +97,46 @@ public sealed class JobLogWriterTests(RunnerFixture fixture)
         return Encoding.UTF8.GetBytes(builder.Append('\n').ToString());
     }
 
+    [Fact]
+    public async Task Flush_AnAppendStoredButItsAnswerLost_IsNotStoredTwice()
+    {
+        // The first append reaches the blob, then its caller sees a failure (as a cancelled or timed-out request
+        // whose block the service stored): the writer sends the bytes again and must find them there.
+        var real = await NewBlobAsync();
+        var blob = new AnswerLostOnce(real);
+        await using var log = new JobLogWriter(blob, TimeSpan.FromMilliseconds(5), Cap, 64 * 1024, Tail, [], NullLogger.Instance);
+        log.Start(CancellationToken.None);
+        log.WriteLine("first line");
+        await WaitUntilAsync(async () => blob.Lost);
+        log.WriteLine("second line");
+        await log.CompleteAsync(Completion, CancellationToken.None);
+
+        var text = (await real.DownloadContentAsync()).Value.Content.ToString();
+        Assert.Equal("first line\nsecond line\n" + Completion, text);
+        Assert.Equal(Encoding.UTF8.GetByteCount(text), log.Written);
+    }
+
+    /// <summary>An append blob whose first append is stored and then reported failed.</summary>
+    private sealed class AnswerLostOnce(AppendBlobClient inner) : AppendBlobClient(inner.Uri, new Azure.Storage.StorageSharedKeyCredential(AzuriteFixture.AccountName, AzuriteFixture.AccountKey))
+    {
+        private int _appends;
+
+        public bool Lost => Volatile.Read(ref _appends) > 0;
+
+        public override Task<Azure.Response<Azure.Storage.Blobs.Models.BlobContentInfo>> CreateIfNotExistsAsync(
+            Azure.Storage.Blobs.Models.AppendBlobCreateOptions options, CancellationToken cancellationToken = default) => inner.CreateIfNotExistsAsync(options, cancellationToken);
+
+        public override Task<Azure.Response<Azure.Storage.Blobs.Models.BlobProperties>> GetPropertiesAsync(
+            Azure.Storage.Blobs.Models.BlobRequestConditions? conditions = null, CancellationToken cancellationToken = default) => inner.GetPropertiesAsync(conditions, cancellationToken);
+
+        public override async Task<Azure.Response<Azure.Storage.Blobs.Models.BlobAppendInfo>> AppendBlockAsync(
+            Stream content, Azure.Storage.Blobs.Models.AppendBlobAppendBlockOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var response = await inner.AppendBlockAsync(content, options, cancellationToken);
+            return Interlocked.Increment(ref _appends) == 1 ? throw new Azure.RequestFailedException(500, "the answer was lost") : response;
+        }
+    }
+
     private async Task<AppendBlobClient> NewBlobAsync()
     {
         var container = new BlobContainerClient(fixture.Azurite.ConnectionString, AzuriteFixture.UniqueName("logcap"));
