@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
-using EnvFabric.Core.Configuration;
 using EnvFabric.Core.Environments;
 using EnvFabric.Core.Pools;
 using EnvFabric.Core.Runner;
@@ -10,7 +9,6 @@ using EnvFabric.Core.Tasks;
 using EnvFabric.Core.V2;
 using EnvFabric.Functions.Auth;
 using EnvFabric.Orchestrations.Tasks;
-using Microsoft.Extensions.Options;
 
 namespace EnvFabric.Functions.Tasks;
 
@@ -53,8 +51,7 @@ public sealed class V2TaskSubmission(
     IQuotaAdmission admission,
     TaskCreation creation,
     TaskOptions options,
-    IOptions<EnvFabricOptions> settings,
-    IServiceProvider services,
+    IPoolConfiguration pools,
     TimeProvider time)
 {
     /// <summary>The longest a uuid may be.</summary>
@@ -69,9 +66,8 @@ public sealed class V2TaskSubmission(
     /// <summary>The longest <c>timeout</c>, in seconds (seed 003's <c>timeout_seconds</c> cap).</summary>
     public const int MaxTimeoutSeconds = 604_800;
 
-    /// <summary>The pool configuration in force: the registered one, else the built-in default pool.</summary>
-    public PoolConfiguration Pools =>
-        (services.GetService(typeof(IPoolConfiguration)) as IPoolConfiguration)?.Current ?? PoolConfiguration.Default(settings.Value.MaxConcurrentTasks);
+    /// <summary>The pool configuration in force (pools.json, or the built-in default pool without it).</summary>
+    public PoolConfiguration Pools => pools.Current;
 
     /// <summary>Validates <paramref name="body"/> whole, then creates and starts the task.</summary>
     public async Task<V2SubmitOutcome> SubmitAsync(V2TaskBody body, ClaimsPrincipal user, string who, string clientIp, CancellationToken cancellationToken)
