@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using EnvFabric.Activities.Environments;
 using EnvFabric.Core.Environments;
@@ -139,7 +140,16 @@ public sealed class EnvironmentRecoveryTests(AzuriteFixture azurite)
             TimeSpan.FromSeconds(90)));
         Assert.Equal(HttpStatusCode.OK, (await host.SendAsync(HttpMethod.Get, "/api/conda/environment/busy")).Response.StatusCode);
         Assert.False(Directory.Exists(Path.Combine(host.Share.Path, "envs", "idle")));
-        var (_, audit) = await host.SendAsync(HttpMethod.Get, "/api/audit?operation=cleanup");
+
+        // The orchestration removes the record first and writes the audit row in a later step.
+        JsonNode? audit = null;
+        Assert.True(await EnvironmentHostForTests.EventuallyAsync(
+            async () =>
+            {
+                (_, audit) = await host.SendAsync(HttpMethod.Get, "/api/audit?operation=cleanup");
+                return audit?["items"]?.AsArray().Count > 0;
+            },
+            TimeSpan.FromSeconds(60)));
         var row = Assert.Single(audit!["items"]!.AsArray())!;
         Assert.Equal("idle", row["environment"]!.GetValue<string>());
         Assert.Equal("system", row["who"]!.GetValue<string>());
