@@ -26,6 +26,10 @@ public static class AuthFunctions
             .AllowAnonymous()
             .WithName("Logout")
             .WithSummary("Ends the session and clears its cookie.");
+        group.MapGet("/session", Session)
+            .AllowAnonymous()
+            .WithName("Session")
+            .WithSummary("Whether this request carries a valid key or session (200 either way), and whose; the web console asks this on load.");
         group.MapGet("/me", Me)
             .WithName("WhoAmI")
             .WithSummary("The key behind this request: name, role, namespace.");
@@ -73,7 +77,18 @@ public static class AuthFunctions
             : TypedResults.Ok(new SessionResponse("Authenticated", SessionUser.From(identity)));
     }
 
+    public static Ok<SessionState> Session(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var identity = KeyIdentity.FromPrincipal(context.User);
+        return TypedResults.Ok(identity is null
+            ? new SessionState("Not signed in", false, null)
+            : new SessionState("Authenticated", true, SessionUser.From(identity)));
+    }
+
     public sealed record LoginRequest(string? Key);
+
+    public sealed record SessionState(string Message, bool Authenticated, SessionUser? User);
 
     public sealed record SessionResponse(string Message, SessionUser? User)
     {

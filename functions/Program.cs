@@ -33,6 +33,7 @@ return await StartupFailure.RunAsync(typeof(Program).Assembly, async () =>
     _ = app.Services.GetRequiredService<EnvFabric.Core.Pools.IPoolConfiguration>();
     app.UseFunctionsCompression();
     app.UseFunctionsHost();
+    app.UseConsole();
     app.UseAuthentication();
     app.UseFunctionsHttpLimits();
     app.UseAuthorization();

@@ -9,6 +9,32 @@ ensure_azurite_installed() {
   fi
 }
 
+# Builds the web console (console/ -> console/dist, which the host's build copies beside it) when its sources are
+# newer than the build: npm ci when the lock changed, then npm run build (type check and bundle).
+ensure_console_built() {
+  local console="$root/console"
+  if [ ! -d "$console/node_modules" ] || [ "$console/package-lock.json" -nt "$console/node_modules/.package-lock.json" ]; then
+    echo "Installing the console's packages (npm ci in console/)..."
+    (cd "$console" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  if [ ! -f "$console/dist/index.html" ] || [ -n "$(find "$console/src" "$console/public" "$console/index.html" "$console/package.json" \
+      "$console/package-lock.json" "$console/vite.config.ts" "$console/tsconfig.app.json" -newer "$console/dist/index.html" -print -quit)" ]; then
+    echo "Building the console (npm run build in console/)..."
+    (cd "$console" && npm run build --silent) >/dev/null || { (cd "$console" && npm run build); return 1; }
+  fi
+}
+
+# The browser tests drive Debian's chromium; installed with apt-get when missing (as root, or with sudo).
+ensure_chromium() {
+  [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ] && return 0
+  command -v chromium >/dev/null 2>&1 && return 0
+  echo "Installing chromium for the browser tests (apt-get)..."
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null \
+    || { echo "chromium could not be installed; install it (apt-get install chromium) or set CHROMIUM_PATH" >&2; return 1; }
+}
+
 # The tests build wheels and venvs with a real python3 that has venv and pip.
 ensure_test_python() {
   if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -58,7 +84,8 @@ kill_tree() {
   kill -KILL "${all[@]}" 2>/dev/null || true
 }
 
-# Prints one closing line over every test assembly: "N passed, N failed, N skipped".
+# Prints one closing line over every test assembly (.trx) and the console's suites (JUnit .xml):
+# "N passed, N failed, N skipped".
 summarize_trx() {
   python3 - "$1" <<'PY'
 import sys, glob, xml.etree.ElementTree as ET
@@ -69,6 +96,11 @@ for f in glob.glob(sys.argv[1] + "/*.trx"):
     if c is None: continue
     passed += int(c.get("passed", 0)); failed += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0))
     skipped += int(c.get("notExecuted", 0))
+for f in glob.glob(sys.argv[1] + "/*.xml"):
+    r = ET.parse(f).getroot()
+    tests, bad = int(r.get("tests", 0)), int(r.get("failures", 0)) + int(r.get("errors", 0))
+    skip = int(r.get("skipped", 0)) or sum(len(c.findall("skipped")) for c in r.iter("testcase"))
+    passed += tests - bad - skip; failed += bad; skipped += skip
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 }
