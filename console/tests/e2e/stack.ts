@@ -124,6 +124,8 @@ export async function startStack(): Promise<Stack> {
     RUNNER_HEARTBEAT_SECONDS: '1',
     RUNNER_JOB_HEARTBEAT_SECONDS: '1',
     ASPNETCORE_ENVIRONMENT: 'Production',
+    // The console as just built (npm run build), without a rebuild of the host to copy it.
+    CONSOLE_ROOT: join(repoRoot, 'console/dist'),
   }
   delete env.ASPNETCORE_URLS
   mkdirSync(env.DATA_ROOT!, { recursive: true })
