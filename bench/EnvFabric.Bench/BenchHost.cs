@@ -11,7 +11,8 @@ namespace EnvFabric.Bench;
 /// </summary>
 public sealed class BenchHost : IDisposable
 {
-    private const string Key = "bench-master-key-0123456789abcdef";
+    /// <summary>The master key the host is started with.</summary>
+    public const string Key = "bench-master-key-0123456789abcdef";
 
     private BenchHost(TempDirectory share, string prefix, string hubName, Process functions, Process runner, HttpClient client)
     {

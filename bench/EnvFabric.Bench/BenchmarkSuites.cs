@@ -21,7 +21,7 @@ public sealed record BenchContext(string StorageConnectionString, TextWriter Out
 public static class BenchmarkSuites
 {
     /// <summary>Every suite <c>bench/run</c> knows; suites add themselves here.</summary>
-    public static IReadOnlyList<IBenchmarkSuite> All { get; } = [new DurableBenchmarks(), new RunnerBenchmarks(), new EnvBenchmarks(), new TaskBenchmarks(), new V2Benchmarks()];
+    public static IReadOnlyList<IBenchmarkSuite> All { get; } = [new DurableBenchmarks(), new RunnerBenchmarks(), new EnvBenchmarks(), new TaskBenchmarks(), new V2Benchmarks(), new ConsoleBenchmarks()];
 
     /// <summary>The value at <paramref name="percentile"/> (0-100) of <paramref name="values"/>.</summary>
     public static double Percentile(IReadOnlyList<double> values, double percentile)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using Azure.Data.Tables;
 using EnvFabric.Testing;
 
 namespace EnvFabric.Bench;
@@ -49,29 +48,7 @@ public sealed class EnvBenchmarks : IBenchmarkSuite
         context.Report("envs.create3.seconds.p50", BenchmarkSuites.Percentile(creates, 50));
 
         // 1000 environments: the 8 real ones plus rows written in batches (the list reads the table only).
-        var table = new TableClient(context.StorageConnectionString, prefix + "Environments");
-        var now = DateTimeOffset.UtcNow;
-        for (var batch = 0; batch < 10; batch++)
-        {
-            var actions = Enumerable.Range(0, 100).Where(i => batch * 100 + i < 992).Select(i => new TableTransactionAction(TableTransactionActionType.Add, new TableEntity("env", $"listed{batch * 100 + i:D4}")
-            {
-                ["Backend"] = "venv",
-                ["PythonVersion"] = "3.11.9",
-                ["RequestedSpecs"] = "[\"wone\"]",
-                ["PackageCount"] = 3,
-                ["Status"] = "ready",
-                ["CreatedAt"] = now,
-                ["UpdatedAt"] = now,
-                ["LastUsedAt"] = now,
-                ["Path"] = "/share/envs/listed",
-                ["PackagesChunks"] = 1,
-                ["Packages0"] = "[[\"wone\",\"1.0\"],[\"wtwo\",\"1.0\"],[\"wthree\",\"1.0\"]]",
-            })).ToList();
-            if (actions.Count > 0)
-            {
-                await table.SubmitTransactionAsync(actions);
-            }
-        }
+        await BenchEnvironments.FillAsync(context.StorageConnectionString, prefix, "listed", 992);
 
         var latencies = new List<double>();
         for (var i = 0; i < 220; i++)

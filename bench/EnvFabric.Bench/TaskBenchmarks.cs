@@ -236,13 +236,14 @@ public sealed class TaskBenchmarks : IBenchmarkSuite
         context.Report("tasks.list_all_ms.10k", BenchmarkSuites.Percentile(all, 50));
     }
 
-    private static async Task<long> CreateTaskAsync(HttpClient http, string name, string script, Dictionary<string, string> fields)
+    /// <summary>Creates a task through <c>POST /api/tasks</c> (multipart, the script as main.py) and returns its id.</summary>
+    internal static async Task<long> CreateTaskAsync(HttpClient http, string name, string script, Dictionary<string, string> fields, string environment = Environment)
     {
         using var form = new MultipartFormDataContent();
         var file = new ByteArrayContent(Encoding.UTF8.GetBytes(script));
         file.Headers.ContentType = new MediaTypeHeaderValue("text/x-python");
         form.Add(file, "script_file", "main.py");
-        form.Add(new StringContent(Environment), "conda_env");
+        form.Add(new StringContent(environment), "conda_env");
         form.Add(new StringContent(name), "task_name");
         foreach (var (key, value) in fields)
         {
