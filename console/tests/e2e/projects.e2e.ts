@@ -185,6 +185,27 @@ describe('projects', () => {
     await p.context.close()
   })
 
+  it('re-uploads a project from the list, keeping its work folder', async () => {
+    const zip = makeZip(join(dir, 'v2.zip'), {
+      'main.py': 'print("second upload")\n',
+      'extra/more.py': 'Y = 2\n',
+    })
+    const p = await openPage(browser)
+    await signIn(p.page)
+    await p.page.goto('/projects')
+    const row = p.page.locator(`tr[data-project="${projectName}"]`)
+    await row.getByTestId('project-replace').click()
+    await p.page.getByTestId('project-replace-file').setInputFiles({ name: 'v2.zip', mimeType: 'application/zip', buffer: readFileSync(zip) })
+    await p.page.getByTestId('project-replace-submit').click()
+    await expect.poll(() => row.getByTestId('project-files').textContent(), { timeout: 30_000 }).toBe('2')
+    const project = await apiCall<{ project: { file_count: number; work_dir: string } }>('GET', `/api/projects/${projectName}`)
+    expect(project.body.project).toMatchObject({ file_count: 2, work_dir: '' })
+    const content = await apiCall<{ content: string }>('GET', `/api/projects/${projectName}/files/content?path=main.py`)
+    expect(content.body.content).toBe('print("second upload")\n')
+    expectNoConsoleErrors(p)
+    await p.context.close()
+  })
+
   it('works at phone width', async () => {
     const p = await openPage(browser, phone)
     await signIn(p.page)
