@@ -13,6 +13,11 @@ export interface Project {
   file_count: number
 }
 
+/** A project as GET /api/projects lists it. */
+export interface ProjectListItem extends Project {
+  task_count: number
+}
+
 export interface ProjectTaskItem {
   task_id: number
   task_name: string

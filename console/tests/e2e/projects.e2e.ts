@@ -63,6 +63,7 @@ describe('projects', () => {
     expect(listed.status).toBe(200)
     expect(await row.getByTestId('project-files').textContent()).toBe(String(listed.body.project.file_count))
     expect(listed.body.project.file_count).toBe(5)
+    expect(await row.getByTestId('project-task-count').textContent()).toBe('0')
     await screenshot(p.page, 'projects-list')
 
     // The tree, folders expanded lazily.
@@ -123,6 +124,7 @@ describe('projects', () => {
     await expect.poll(() => p.page.getByTestId('project-tasks').textContent()).toContain(`#${taskId}`)
     await p.page.goto('/projects')
     await row.waitFor()
+    expect(await row.getByTestId('project-task-count').textContent()).toBe('1')
     const inUse = await apiCall<{ message: string }>('DELETE', `/api/projects/${projectName}`)
     expect(inUse.status).toBe(409)
     p.page.once('dialog', (d) => void d.accept())
