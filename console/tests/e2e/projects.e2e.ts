@@ -7,7 +7,8 @@ import type { Browser, Page } from 'playwright-core'
 import { apiCall, baseUrl, desktop, eventually, expectNoConsoleErrors, launch, masterKey, openPage, phone, screenshot, signIn } from './support'
 
 // Projects: upload a ZIP through the page, browse it, edit main.py in Monaco and save with Ctrl+S, see the next run
-// of a task in the project print the edited line; create, rename and delete files; a binary file shows the API's 415.
+// of a task in the project print the edited line; create, rename and delete files; a binary file shows the API's 415,
+// a file over the editor's cap its 413.
 const suffix = Math.random().toString(36).slice(2, 8)
 const projectName = `proj-${suffix}`
 const envName = `projenv-${suffix}`
@@ -17,12 +18,12 @@ const dir = mkdtempSync(join(tmpdir(), 'console-projects-'))
 function makeZip(file: string, entries: Record<string, string | null>): string {
   const script = `
 import json, sys, zipfile
-entries = json.loads(sys.argv[2])
+entries = json.load(sys.stdin)
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     for name, text in entries.items():
         z.writestr(name, b'\\x00\\x01\\x02binary\\xff' if text is None else text.encode('utf-8'))
 `
-  execFileSync('python3', ['-c', script, file, JSON.stringify(entries)])
+  execFileSync('python3', ['-c', script, file], { input: JSON.stringify(entries) })
   return file
 }
 
@@ -50,8 +51,9 @@ describe('projects', () => {
       'lib/util.py': 'X = 1\n',
       'README.md': '# demo\n',
       'data.bin': null,
+      'big.log': 'x'.repeat(1100 * 1024),
     })
-    const p = await openPage(browser, desktop, [/status of 415/, /status of 409/])
+    const p = await openPage(browser, desktop, [/status of 415/, /status of 413/, /status of 409/])
     await signIn(p.page)
     await p.page.goto('/projects')
     await p.page.getByTestId('project-file').setInputFiles({ name: 'demo.zip', mimeType: 'application/zip', buffer: readFileSync(zip) })
@@ -62,7 +64,7 @@ describe('projects', () => {
     const listed = await apiCall<{ project: { file_count: number } }>('GET', `/api/projects/${projectName}`)
     expect(listed.status).toBe(200)
     expect(await row.getByTestId('project-files').textContent()).toBe(String(listed.body.project.file_count))
-    expect(listed.body.project.file_count).toBe(5)
+    expect(listed.body.project.file_count).toBe(6)
     expect(await row.getByTestId('project-task-count').textContent()).toBe('0')
     await screenshot(p.page, 'projects-list')
 
@@ -79,6 +81,13 @@ describe('projects', () => {
     expect(binary.status).toBe(415)
     await treeItem(p.page, 'data.bin').click()
     await expect.poll(() => p.page.getByTestId('error').textContent()).toContain(binary.body.message)
+    expect(await p.page.locator('.monaco-editor').count()).toBe(0)
+
+    // Over PROJECT_MAX_EDIT_KB: the API's 413 message.
+    const big = await apiCall<{ message: string }>('GET', `/api/projects/${projectName}/files/content?path=big.log`)
+    expect(big.status).toBe(413)
+    await treeItem(p.page, 'big.log').click()
+    await expect.poll(() => p.page.getByTestId('error').textContent()).toContain(big.body.message)
     expect(await p.page.locator('.monaco-editor').count()).toBe(0)
 
     // Edit main.py in Monaco and save with Ctrl+S.
