@@ -89,8 +89,21 @@ public sealed record ProjectDetailView(
 /// <summary><c>POST</c> and <c>PUT /api/projects[/{name}]</c>.</summary>
 public sealed record ProjectSaved(bool Success, string Message, ProjectView Project, int ExtractedFiles);
 
+/// <summary>A project as listed: with how many tasks run in it.</summary>
+public sealed record ProjectListItem(
+    string Name,
+    string Namespace,
+    string Path,
+    string WorkDir,
+    string? OutputDir,
+    string CreatedAt,
+    string UpdatedAt,
+    long SizeBytes,
+    int FileCount,
+    int TaskCount);
+
 /// <summary><c>GET /api/projects</c>.</summary>
-public sealed record ProjectList(bool Success, IReadOnlyList<ProjectView> Projects, int Total);
+public sealed record ProjectList(bool Success, IReadOnlyList<ProjectListItem> Projects, int Total);
 
 /// <summary><c>GET /api/projects/{name}</c>.</summary>
 public sealed record ProjectDetail(bool Success, ProjectDetailView Project);

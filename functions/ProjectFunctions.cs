@@ -38,10 +38,12 @@ public static partial class ProjectFunctions
     public static async Task<IResult> ListProjects([AsParameters] ProjectServices s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        var list = new List<ProjectView>();
+        var counts = await s.Projects.TaskCountsAsync(s.Aborted);
+        var list = new List<ProjectListItem>();
         await foreach (var project in s.Projects.ListAsync(s.VisibleNamespace, s.Aborted))
         {
-            list.Add(View(project));
+            var v = View(project);
+            list.Add(new ProjectListItem(v.Name, v.Namespace, v.Path, v.WorkDir, v.OutputDir, v.CreatedAt, v.UpdatedAt, v.SizeBytes, v.FileCount, counts.GetValueOrDefault(project.Name)));
         }
 
         return TypedResults.Ok(new ProjectList(true, list, list.Count));

@@ -36,4 +36,7 @@ public interface IProjectRepository
 
     /// <summary>The tasks whose <c>Project</c> is <paramref name="name"/>, in id order.</summary>
     Task<IReadOnlyList<ProjectTaskReference>> TasksUsingAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>How many tasks run in each project that has any, by project name: one query for a whole listing.</summary>
+    Task<IReadOnlyDictionary<string, int>> TaskCountsAsync(CancellationToken cancellationToken = default);
 }

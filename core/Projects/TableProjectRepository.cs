@@ -153,6 +153,30 @@ public sealed class TableProjectRepository(StorageAccount storage, StorageNames 
         return found;
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, int>> TaskCountsAsync(CancellationToken cancellationToken = default)
+    {
+        // The project column only, of the task partition: a listing's counts without a query per project.
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {"task"}");
+            await foreach (var row in _tasks.QueryAsync<TableEntity>(filter, select: ["Project"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (row.GetString("Project") is { Length: > 0 } project)
+                {
+                    counts[project] = counts.GetValueOrDefault(project) + 1;
+                }
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // No tasks table yet: no project is used.
+        }
+
+        return counts;
+    }
+
     private static TableEntity ToEntity(ProjectRecord p) => new(Partition, p.Name)
     {
         ["Namespace"] = p.Namespace,

@@ -61,6 +61,7 @@ public sealed class ProjectTests(AzuriteFixture azurite)
         // List and detail.
         var (_, list) = await host.SendAsync(HttpMethod.Get, "/api/projects");
         Assert.Equal(["nested", "single"], list!["projects"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.All(list!["projects"]!.AsArray(), p => Assert.Equal(0, p!["task_count"]!.GetValue<int>()));
         var (_, detail) = await host.SendAsync(HttpMethod.Get, "/api/projects/nested");
         Assert.Empty(detail!["project"]!["tasks"]!.AsArray());
         Assert.Equal("projects/nested/", detail["project"]!["path"]!.GetValue<string>());
@@ -248,6 +249,8 @@ public sealed class ProjectTests(AzuriteFixture azurite)
         var (_, tasks) = await host.SendAsync(HttpMethod.Get, "/api/tasks");
         Assert.Equal("runner", tasks!.AsArray().Single(t => t!["task_id"]!.GetValue<long>() == id)!["project"]!.GetValue<string>());
         Assert.False(Directory.Exists(Path.Combine(host.Share.Path, "scripts", id.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        var (_, projects) = await host.SendAsync(HttpMethod.Get, "/api/projects");
+        Assert.Equal(1, projects!["projects"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "runner")!["task_count"]!.GetValue<int>());
 
         // An edit through the API is what the next run runs.
         var (edited, _) = await host.SendAsync(HttpMethod.Put, "/api/projects/runner/files/content?path=app/helper.py", new { content = "VERSION = 'two'\n" });
