@@ -355,7 +355,7 @@ export function pieOption(pie: PieSeries) {
   return {
     tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)' },
     legend: { bottom: 0, textStyle: axisText },
-    series: [{ type: 'pie', radius: ['40%', '68%'], center: ['50%', '45%'], avoidLabelOverlap: true, label: { formatter: '{b}: {c}' }, data: pie.slices }],
+    series: [{ type: 'pie', radius: ['40%', '68%'], center: ['50%', '45%'], avoidLabelOverlap: true, label: { formatter: '{b}: {c}' }, data: pie.slices.map((s) => ({ ...s, label: { show: s.value > 0 }, labelLine: { show: s.value > 0 } })) }],
   }
 }
 
