@@ -391,8 +391,17 @@ export function systemLineOption(series: SystemSeries, unit: string, max?: numbe
     tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? `${v} ${unit}` : '–') },
     legend: { bottom: 0, textStyle: axisText, type: 'scroll' },
     grid: { left: 56, right: 16, top: 16, bottom: 56 },
-    xAxis: { type: 'time', axisLabel: axisText },
+    xAxis: { type: 'time', axisLabel: { ...axisText, hideOverlap: true } },
     yAxis: { type: 'value', min: 0, max, axisLabel: axisText },
-    series: series.lines.map((l, i) => ({ name: l.source, type: 'line', showSymbol: false, data: l.data, connectNulls: false, itemStyle: { color: lineColors[i % lineColors.length] } })),
+    // Symbols while a line has few points: a lone sample between gaps is otherwise invisible.
+    series: series.lines.map((l, i) => ({
+      name: l.source,
+      type: 'line',
+      showSymbol: l.data.length < 60,
+      symbolSize: 4,
+      data: l.data,
+      connectNulls: false,
+      itemStyle: { color: lineColors[i % lineColors.length] },
+    })),
   }
 }
