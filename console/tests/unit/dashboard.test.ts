@@ -4,8 +4,10 @@ import {
   memoryHours,
   outcomePie,
   parseApiTime,
+  pieOption,
   refreshDue,
   sevenDayOption,
+  systemLineOption,
   sevenDays,
   sourceCards,
   systemSeries,
@@ -241,5 +243,21 @@ describe('dashboard: system monitor', () => {
     expect(refreshDue(1000, 13_000, 'visible', 12_000)).toBe(true)
     expect(refreshDue(1000, 60_000, 'hidden', 12_000)).toBe(false)
     expect(refreshDue(null, 1000, 'hidden', 12_000)).toBe(false)
+  })
+
+  it('draws the pie with the four outcomes, labels only on the non-empty ones', () => {
+    const option = pieOption(outcomePie({ success: 3, failed: 0, cancelled: 1, abnormal: 0 }))
+    const data = option.series[0].data
+    expect(data.map((d) => [d.key, d.value, d.label.show])).toEqual([['success', 3, true], ['failed', 0, false], ['cancelled', 1, true], ['abnormal', 0, false]])
+  })
+
+  it('shows the symbols of a system line while it has few points', () => {
+    const few = systemSeries(systemStats({ range: '1h', interval_seconds: 10, points: [point('2026-12-01T14:30:00Z', 'host:web1', 12, 1)] }), 'cpu_percent')
+    expect(systemLineOption(few, '%', 100).series[0]).toMatchObject({ name: 'host:web1', showSymbol: true, data: [[Date.parse('2026-12-01T14:30:00Z'), 12]] })
+    const many = systemSeries(
+      systemStats({ range: '1h', interval_seconds: 10, points: Array.from({ length: 100 }, (_, i) => point(new Date(Date.UTC(2026, 11, 1, 14, 0, i * 10)).toISOString(), 'host:web1', i, 1)) }),
+      'cpu_percent',
+    )
+    expect(systemLineOption(many, '%', 100).series[0].showSymbol).toBe(false)
   })
 })
