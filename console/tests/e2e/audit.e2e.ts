@@ -116,6 +116,15 @@ describe('audit', () => {
     expect(inRange.map((r) => r.operation).sort()).toEqual(['create', 'delete'])
     await expectRows(p.page, inRange.map((r) => r.id))
     await screenshot(p.page, 'audit')
+
+    // A row's operation is a link that narrows the current filters to it.
+    const first = inRange[0]
+    await p.page.getByTestId('audit-row').first().getByRole('link', { name: first.operation, exact: true }).click()
+    await p.page.waitForURL((u) => u.searchParams.get('operation') === first.operation && u.searchParams.get('environment') === 'audit-gone' && u.searchParams.get('from') === sentFrom)
+    const narrowed = await audit({ environment: 'audit-gone', from: sentFrom, operation: first.operation, limit: 51 })
+    expect(narrowed.map((r) => r.id)).toEqual([first.id])
+    await expectRows(p.page, narrowed.map((r) => r.id))
+    expect(await p.page.getByTestId('audit-operation').inputValue()).toBe(first.operation)
     expectNoConsoleErrors(p)
     await p.context.close()
   })
