@@ -151,6 +151,9 @@ export function timeline(events: HistoryEvent[] | undefined): TimelineEntry[] {
   const first = rows.find((r) => !Number.isNaN(r.t))?.t ?? 0
   const last = rows.reduce((m, r) => (Number.isNaN(r.t) ? m : Math.max(m, r.t)), first)
   const span = last - first
+  // A completion names no activity: it is the one its TaskScheduled (EventId = TaskScheduledId) named.
+  const scheduled = new Map<number, string>()
+  for (const e of events) if (/Scheduled$|Created$/.test(e.EventType) && e.Name && e.EventId >= 0) scheduled.set(e.EventId, e.Name)
   return rows.map(({ e, t }, index) => {
     const offset = Number.isNaN(t) ? 0 : t - first
     const parts: string[] = []
@@ -159,7 +162,7 @@ export function timeline(events: HistoryEvent[] | undefined): TimelineEntry[] {
     return {
       index,
       type: e.EventType,
-      name: e.Name ?? '',
+      name: e.Name ?? (e.TaskScheduledId !== undefined ? scheduled.get(e.TaskScheduledId) ?? '' : ''),
       timestamp: e.Timestamp,
       time: t,
       offset,

@@ -136,4 +136,44 @@ describe('environments pages', () => {
     await q.context.close()
     for (const n of names) expect((await apiCall('DELETE', `/api/conda/environment/${n}`)).status).toBe(200)
   })
+
+  it('shows a failed build with its log, and offers reset with the API outcome, and delete', async () => {
+    const p = await openPage(browser, desktop, [/status of (4\d\d|500)/])
+    const { page } = p
+    await signIn(page)
+    await page.goto('/environments/new')
+    const name = `fail-${suffix}`
+    await page.getByTestId('env-name').fill(name)
+    await page.getByTestId('env-packages').fill('no-such-package-zz')
+    await page.getByTestId('env-create-submit').click()
+    await expect.poll(() => page.getByTestId('error').first().textContent(), { timeout: 120_000 }).toContain('Failed to create environment')
+    await expect.poll(() => page.getByTestId('log').textContent(), { timeout: 60_000 }).toContain('no-such-package-zz')
+    const detail = await apiCall<Detail>('GET', `/api/conda/environment/${name}`)
+    expect(detail.body.status).toBe('failed')
+
+    await page.goto(`/environments/${name}`)
+    await page.locator('[data-testid="status"]', { hasText: 'failed' }).first().waitFor({ timeout: 30_000 })
+    expect(await page.getByTestId('env-reset').isDisabled()).toBe(false)
+    expect(await page.getByTestId('pkg-install').isDisabled()).toBe(true)
+    expect(await page.getByTestId('env-last-error').textContent()).toBeTruthy()
+    await page.getByTestId('env-reset').click()
+    // The API rebuilds it from what the record holds; whatever it answers is what the page shows.
+    const outcome = page.locator('[data-testid="error"], [data-testid="env-notice"]')
+    await outcome.first().waitFor({ timeout: 150_000 })
+    const after = await apiCall<Detail>('GET', `/api/conda/environment/${name}`)
+    const shown = (await outcome.allTextContents()).join(' | ')
+    if (after.body.status === 'ready') {
+      expect(shown).toContain('Environment reset successfully')
+      await page.locator('[data-testid="status"]', { hasText: 'ready' }).first().waitFor({ timeout: 30_000 })
+      expect(await page.getByTestId('env-reset').isDisabled()).toBe(true)
+    } else {
+      expect(shown).toContain(`Failed to reset environment '${name}'`)
+    }
+    await page.getByTestId('env-delete').click()
+    await page.getByTestId('env-delete-confirm').click()
+    await page.waitForURL(/\/environments$/, { timeout: 120_000 })
+    expect((await apiCall('GET', `/api/conda/environment/${name}`)).status).toBe(404)
+    expectNoConsoleErrors(p)
+    await p.context.close()
+  })
 })

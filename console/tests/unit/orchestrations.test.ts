@@ -93,6 +93,8 @@ describe('timeline', () => {
     expect(t[2].detail).toBe('scheduled #0')
     expect(t[3].detail).toBe('fires 2026-01-01T01:00:00Z')
     expect(t[0].name).toBe('Hello')
+    // The completion takes the name of the activity it completes.
+    expect(t[2].name).toBe('SayHi')
     expect(t[0].data).toBe('x')
     expect(t[2].data).toBe('{\n  "ok": 1\n}')
   })
