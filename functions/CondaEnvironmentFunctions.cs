@@ -22,6 +22,7 @@ public static partial class CondaEnvironmentFunctions
         group.MapGet("/python-versions", GetPythonVersions);
         group.MapGet("/stats", GetStats);
         group.MapGet("/environment/{name}/logs", GetLogs).DisableRequestTimeout();
+        group.MapGet("/environment/{name}/export", ExportEnvironment);
 
         // Builds may legitimately outlast the host's request timeout; the wait bound (?wait=) limits them.
         group.MapPost("/environment", CreateEnvironment).DisableRequestTimeout();
@@ -90,6 +91,34 @@ public static partial class CondaEnvironmentFunctions
             record.LastOperationId));
     }
 
+    /// <summary>
+    /// The lock file recorded by the last successful build, named for what it is (<c>uv.lock</c>, <c>pip-freeze</c>,
+    /// <c>conda-explicit</c>), with the requested specs; 404 when the environment has none yet.
+    /// </summary>
+    public static async Task<Results<Ok<CondaExport>, JsonHttpResult<CondaError>>> ExportEnvironment(string name, [AsParameters] EnvironmentServices s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var (record, error) = await FindAsync(name, s);
+        if (record is null)
+        {
+            return error!;
+        }
+
+        if (string.IsNullOrEmpty(record.LockText))
+        {
+            return ErrorBodies.Conda(StatusCodes.Status404NotFound, $"No lock file for '{name}'", "The environment has no recorded lock; it is written by a successful build");
+        }
+
+        return TypedResults.Ok(new CondaExport(
+            true,
+            record.Name,
+            TableEnvironmentRepository.BackendName(record.Backend),
+            record.LockKind,
+            record.LockFileName,
+            record.LockText,
+            record.RequestedSpecs));
+    }
+
     public static async Task<Ok<CondaPythonVersions>> GetPythonVersions([AsParameters] EnvironmentServices s)
     {
         ArgumentNullException.ThrowIfNull(s);
@@ -149,6 +178,9 @@ public sealed record CondaPythonVersions(bool Success, IReadOnlyList<string> Ver
 
 /// <summary>One of <c>versions</c> and the live runners that have it (empty for a fallback version no runner has).</summary>
 public sealed record PythonVersionRunners(string Version, IReadOnlyList<string> Runners);
+
+/// <summary>The answer of <c>GET /api/conda/environment/{name}/export</c>.</summary>
+public sealed record CondaExport(bool Success, string Name, string Backend, string? LockKind, string? LockFile, string Lock, IReadOnlyList<string> RequestedPackages);
 
 public sealed record CondaLatest(string Name, string CreatedAt);
 

@@ -20,6 +20,17 @@ public sealed class EnvironmentCondaTests(AzuriteFixture azurite)
         Assert.Equal("Environment created successfully", created["message"]!.GetValue<string>());
         Assert.True(created["env"]!["package_count"]!.GetValue<int>() >= 2);
 
+        // Export: the lock of the build (pip freeze for venv) and the requested specs.
+        var (export, exported) = await host.SendAsync(HttpMethod.Get, "/api/conda/environment/ml/export");
+        Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        Assert.Equal("venv", exported!["backend"]!.GetValue<string>());
+        Assert.Equal("pip-freeze", exported["lock_kind"]!.GetValue<string>());
+        Assert.Contains("alpha==1.0", exported["lock"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(["alpha==1.0", "gamma"], exported["requested_packages"]!.AsArray().Select(p => p!.GetValue<string>()));
+        var (noExport, noExportBody) = await host.SendAsync(HttpMethod.Get, "/api/conda/environment/nothing-here/export");
+        Assert.Equal(HttpStatusCode.NotFound, noExport.StatusCode);
+        Assert.Equal("Environment 'nothing-here' not found", noExportBody!["message"]!.GetValue<string>());
+
         // List, plain and NDJSON.
         var (list, listBody) = await host.SendAsync(HttpMethod.Get, "/api/conda/environments");
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);

@@ -71,8 +71,11 @@ async function readBody(response: Response): Promise<unknown> {
   return text
 }
 
-/** A request; resolves to the parsed body (JSON or text), rejects with {@link ApiError}. */
-export async function request<T = unknown>(method: string, url: string, options: RequestOptions = {}): Promise<T> {
+/**
+ * A request whose successful response is handed back unread (a stream such as NDJSON, a header such as a
+ * continuation token); a failure rejects with {@link ApiError} as {@link request} does.
+ */
+export async function requestResponse(method: string, url: string, options: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json', ...options.headers }
   let body: BodyInit | undefined
   if (options.body instanceof FormData || options.body instanceof Blob || typeof options.body === 'string') {
@@ -88,13 +91,24 @@ export async function request<T = unknown>(method: string, url: string, options:
     if (e instanceof DOMException && e.name === 'AbortError') throw e
     throw new ApiError(0, 'The EnvFabric host did not answer (is it running?)', undefined)
   }
-  const parsed = await readBody(response)
   if (!response.ok) {
+    const parsed = await readBody(response)
     if (response.status === 401 && !options.quiet401) unauthorizedListeners.forEach((l) => l())
     const { message, detail } = errorMessage(response.status, parsed, response.statusText)
     throw new ApiError(response.status, message, parsed, detail)
   }
-  return parsed as T
+  return response
+}
+
+/** A request; resolves to the parsed body (JSON or text), rejects with {@link ApiError}. */
+export async function request<T = unknown>(method: string, url: string, options: RequestOptions = {}): Promise<T> {
+  return (await readBody(await requestResponse(method, url, options))) as T
+}
+
+/** A request that resolves to the parsed body and the response headers (paging tokens, Location). */
+export async function requestWithHeaders<T = unknown>(method: string, url: string, options: RequestOptions = {}): Promise<{ body: T; headers: Headers; status: number }> {
+  const response = await requestResponse(method, url, options)
+  return { body: (await readBody(response)) as T, headers: response.headers, status: response.status }
 }
 
 export const api = {
