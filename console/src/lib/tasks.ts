@@ -1,3 +1,5 @@
+import { formatTime } from './format'
+
 // The tasks pages' own logic, kept pure so it is unit-tested without a browser (tests/unit/tasks.test.ts).
 
 /** One row of GET /api/tasks (paged: {items, page, size, total}; unpaged: the array). */
@@ -160,6 +162,12 @@ export function pageOf<T>(items: T[], page: number, size: number): T[] {
 export function filterTasks(items: TaskListItem[], status: string, name: string): TaskListItem[] {
   const needle = name.trim().toLowerCase()
   return items.filter((t) => (!status || t.status === status) && (!needle || t.task_name.toLowerCase().includes(needle)))
+}
+
+/** The next run as shown: only a task still in the scheduler has one (a finished one-shot keeps its old due time). */
+export function nextRun(status: string, value: string | null | undefined): string {
+  if (!value || !['scheduled', 'running', 'paused'].includes(status)) return '–'
+  return status === 'paused' ? `${formatTime(value)} (paused)` : formatTime(value)
 }
 
 export function triggerLabel(t: Pick<TaskListItem, 'trigger_type' | 'cron_expression'>): string {

@@ -45,7 +45,7 @@ describe('tasks pages', () => {
     await p.page.getByTestId('task-submit').click()
     await p.page.waitForURL(/\/tasks\/\d+$/, { timeout: 60_000 })
     const id = Number(/\/tasks\/(\d+)$/.exec(p.page.url())![1])
-    expect(await p.page.getByTestId('task-title').textContent()).toBe('ticker-e2e')
+    await eventually('the task detail', 30, async () => (await p.page.getByTestId('task-title').textContent()) === 'ticker-e2e')
 
     // The log arrives while the run goes on.
     const log = p.page.getByTestId('log')
@@ -92,7 +92,7 @@ describe('tasks pages', () => {
     const p = await openPage(browser)
     await signIn(p.page)
     await p.page.goto(`/tasks/${id}`)
-    const badge = p.page.locator('.page-head [data-testid="status"]')
+    const badge = p.page.getByTestId('task-status')
     await eventually('the scheduled badge', 30, async () => (await badge.textContent()) === 'scheduled')
     expect(await p.page.getByTestId('action-resume').isDisabled()).toBe(true)
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
-  allowedActions, createFields, cronPreviewUrl, debounce, emptyForm, filterTasks, isBusy, logExecution, logStreamUrl, metricSeries, pageOf, shouldPoll,
+  allowedActions, createFields, cronPreviewUrl, debounce, emptyForm, filterTasks, isBusy, logExecution, logStreamUrl, metricSeries, nextRun, pageOf, shouldPoll,
   triggerLabel, type ExecutionView, type TaskListItem,
 } from '../../src/lib/tasks'
 
@@ -90,6 +90,13 @@ describe('list', () => {
     expect(pageOf([1, 2, 3, 4, 5], 2, 2)).toEqual([3, 4])
     expect(pageOf([1, 2, 3], 0, 2)).toEqual([1, 2])
     expect(pageOf([1, 2, 3], 3, 2)).toEqual([])
+  })
+  it('shows a next run only for a task still in the scheduler', () => {
+    expect(nextRun('completed', '2030-01-01T10:00:00Z')).toBe('–')
+    expect(nextRun('stopped', '2030-01-01T10:00:00Z')).toBe('–')
+    expect(nextRun('scheduled', null)).toBe('–')
+    expect(nextRun('scheduled', '2030-01-01T10:00:00Z')).toBe(new Date('2030-01-01T10:00:00Z').toLocaleString())
+    expect(nextRun('paused', '2030-01-01T10:00:00Z')).toContain('(paused)')
   })
   it('labels a cron trigger with its expression', () => {
     expect(triggerLabel({ trigger_type: 'cron', cron_expression: '*/5 * * * *' })).toBe('cron */5 * * * *')
