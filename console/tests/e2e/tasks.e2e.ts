@@ -85,7 +85,7 @@ describe('tasks pages', () => {
     await p.context.close()
   })
 
-  it('pauses and resumes an interval task with the buttons, as the API says, then deletes it after confirmation', async () => {
+  it('pauses, resumes, runs and stops an interval task with the buttons, as the API says, then deletes it after confirmation', async () => {
     const made = await createTask({ conda_env: env, task_name: 'interval-e2e', interval_seconds: '3600' })
     expect(made.status, JSON.stringify(made.body)).toBe(201)
     const id = made.body.task!.task_id
@@ -107,6 +107,23 @@ describe('tasks pages', () => {
     await eventually('the scheduled badge again', 30, async () => (await badge.textContent()) === 'scheduled')
     expect((await detailOf(id)).task.status).toBe('scheduled')
     expect(await p.page.getByTestId('action-resume').isDisabled()).toBe(true)
+
+    // Run now: a manual execution, followed by the page until it ends; then stop takes it out of the scheduler.
+    await p.page.getByTestId('action-trigger').click()
+    await p.page.getByTestId('action-notice').waitFor()
+    expect(await p.page.getByTestId('action-notice').textContent()).toBe('Task triggered successfully')
+    const finished = await eventually('the manual run to complete', 120, async () => {
+      const d = await detailOf(id)
+      return d.execution_history.length === 1 && d.execution_history[0].status === 'completed' ? d : false
+    })
+    const row = p.page.getByTestId('execution-row').first()
+    await eventually('the completed manual run on the page', 60, async () => (await row.getByTestId('status').textContent()) === 'completed')
+    expect(await row.getAttribute('data-execution-id')).toBe(finished.execution_history[0].execution_id)
+    await p.page.getByTestId('action-stop').click()
+    await eventually('the stopped badge', 30, async () => (await badge.textContent()) === 'stopped')
+    expect((await detailOf(id)).task.status).toBe('stopped')
+    expect(await p.page.getByTestId('action-stop').isDisabled()).toBe(true)
+    expect(await p.page.getByTestId('action-pause').isDisabled()).toBe(true)
 
     await p.page.getByTestId('action-delete').click()
     await p.page.getByTestId('action-delete-cancel').click()
@@ -141,6 +158,34 @@ describe('tasks pages', () => {
     await banner.waitFor({ timeout: 30_000 })
     expect(await banner.textContent()).toBe(refused.body.message)
     expect(await list.count()).toBe(0)
+    expectNoConsoleErrors(p)
+    await p.context.close()
+  })
+
+  it('creates a cron task from an uploaded .py file in a time zone, as the API records it', async () => {
+    const p = await openPage(browser)
+    await signIn(p.page)
+    await p.page.goto('/tasks/new')
+    await p.page.getByTestId('source-file').check()
+    await p.page.getByTestId('task-file').setInputFiles({ name: 'nightly.py', mimeType: 'text/x-python', buffer: Buffer.from('print("nightly")\n') })
+    await p.page.getByTestId('task-env').locator(`option[value="${env}"]`).waitFor({ state: 'attached' })
+    await p.page.getByTestId('task-env').selectOption(env)
+    await p.page.getByTestId('task-command').fill('python nightly.py')
+    await p.page.getByTestId('task-trigger').selectOption('cron')
+    await p.page.getByTestId('task-cron').fill('30 2 * * *')
+    await p.page.getByTestId('task-timezone').fill('Europe/Berlin')
+    await p.page.getByTestId('task-retries').fill('2')
+    await p.page.getByTestId('task-priority').selectOption('high')
+    await eventually('the zoned preview', 30, async () => (await p.page.getByTestId('cron-preview-item').first().textContent())?.includes('Europe/Berlin'))
+    await p.page.getByTestId('task-submit').click()
+    await p.page.waitForURL(/\/tasks\/\d+$/, { timeout: 60_000 })
+    const id = Number(/\/tasks\/(\d+)$/.exec(p.page.url())![1])
+    const task = (await apiCall<{ task: Record<string, unknown> }>('GET', `/api/tasks/${id}`)).body.task
+    expect(task).toMatchObject({ task_name: 'nightly', command: 'python nightly.py', cron_expression: '30 2 * * *', timezone: 'Europe/Berlin', max_retries: 2, priority: 'high', status: 'scheduled' })
+    await eventually('the trigger on the detail', 30, async () => (await p.page.getByTestId('task-trigger').textContent()) === 'cron 30 2 * * * (Europe/Berlin)')
+    expect(await p.page.getByTestId('log-none').textContent()).toBe('No run yet.')
+    expect(await p.page.locator('[data-chart="task-durations"]').getAttribute('data-empty')).toBe('true')
+    await apiCall('POST', `/api/tasks/${id}/stop`)
     expectNoConsoleErrors(p)
     await p.context.close()
   })
