@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { apiCall, baseUrl, desktop, eventually, expectNoConsoleErrors, launch, masterKey, openPage, phone, screenshot, signIn } from './support'
@@ -186,6 +187,39 @@ describe('tasks pages', () => {
     expect(await p.page.getByTestId('log-none').textContent()).toBe('No run yet.')
     expect(await p.page.locator('[data-chart="task-durations"]').getAttribute('data-empty')).toBe('true')
     await apiCall('POST', `/api/tasks/${id}/stop`)
+    expectNoConsoleErrors(p)
+    await p.context.close()
+  })
+
+  it('creates a task that runs in a project picked from the list, and its log shows the project code ran', async () => {
+    const zip = execFileSync('python3', ['-c', [
+      'import io, sys, zipfile',
+      'b = io.BytesIO()',
+      'z = zipfile.ZipFile(b, "w")',
+      'z.writestr("main.py", "print(\'from the project\', flush=True)\\n")',
+      'z.close()',
+      'sys.stdout.buffer.write(b.getvalue())',
+    ].join('\n')])
+    const form = new FormData()
+    form.append('name', 'proj-e2e')
+    form.append('file', new Blob([new Uint8Array(zip)], { type: 'application/zip' }), 'proj.zip')
+    const made = await fetch(baseUrl() + '/api/projects', { method: 'POST', headers: { 'x-functions-key': masterKey() }, body: form })
+    expect(made.status, await made.clone().text()).toBe(201)
+
+    const p = await openPage(browser)
+    await signIn(p.page)
+    await p.page.goto('/tasks/new')
+    await p.page.getByTestId('source-project').check()
+    await p.page.getByTestId('task-project').locator('option[value="proj-e2e"]').waitFor({ state: 'attached' })
+    await p.page.getByTestId('task-project').selectOption('proj-e2e')
+    await p.page.getByTestId('task-env').locator(`option[value="${env}"]`).waitFor({ state: 'attached' })
+    await p.page.getByTestId('task-env').selectOption(env)
+    await p.page.getByTestId('task-name').fill('project-run-e2e')
+    await p.page.getByTestId('task-submit').click()
+    await p.page.waitForURL(/\/tasks\/\d+$/, { timeout: 60_000 })
+    const id = Number(/\/tasks\/(\d+)$/.exec(p.page.url())![1])
+    expect((await apiCall<{ task: { project: string } }>('GET', `/api/tasks/${id}`)).body.task.project).toBe('proj-e2e')
+    await eventually('the project code in the log', 120, async () => /from the project/.test((await p.page.getByTestId('log').textContent()) ?? ''))
     expectNoConsoleErrors(p)
     await p.context.close()
   })
