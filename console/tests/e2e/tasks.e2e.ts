@@ -251,6 +251,31 @@ describe('tasks pages', () => {
     await p.context.close()
   })
 
+  it('a missing task shows the API message in the page frame; the create form fits a phone', async () => {
+    const p = await openPage(browser, desktop, [/status of 404/])
+    await signIn(p.page)
+    await p.page.goto('/tasks/987654')
+    const missing = await apiCall<{ message: string }>('GET', '/api/tasks/987654')
+    expect(missing.status).toBe(404)
+    const banner = p.page.getByTestId('error').locator('strong')
+    await banner.waitFor({ timeout: 30_000 })
+    expect(await banner.textContent()).toBe(missing.body.message)
+    expect(await p.page.getByTestId('task-title').textContent()).toBe('Task 987654')
+    expectNoConsoleErrors(p)
+    await p.context.close()
+
+    const m = await openPage(browser, phone)
+    await signIn(m.page)
+    await m.page.goto('/tasks/new')
+    await m.page.getByTestId('task-trigger').selectOption('cron')
+    await m.page.getByTestId('cron-preview-item').first().waitFor({ timeout: 30_000 })
+    const overflow = await m.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+    expect(overflow).toBeLessThanOrEqual(1)
+    await screenshot(m.page, 'tasks-create-phone')
+    expectNoConsoleErrors(m)
+    await m.context.close()
+  })
+
   it('lists tasks a page at a time with the API total, filters by status, and works at phone width', async () => {
     const paused = await createTask({ conda_env: env, task_name: 'list-paused-e2e', interval_seconds: '3600' })
     expect(paused.status, JSON.stringify(paused.body)).toBe(201)
