@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using EnvFabric.Durable;
 using EnvFabric.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EnvFabric.Functions.Tests;
 
@@ -12,7 +14,7 @@ public sealed class TaskCronPreviewTests(AzuriteFixture azurite)
     [Fact]
     public async Task CronPreview_GivesTheNextFiveTimesOfTheExpression()
     {
-        await using var host = await EnvironmentHostForTests.StartAsync(azurite, runner: false);
+        await using var host = await StartedHostAsync();
         var before = DateTimeOffset.UtcNow;
         var (response, body) = await host.SendAsync(HttpMethod.Get, "/api/tasks/cron-preview?cron=" + Uri.EscapeDataString("0 0,12 * * *"));
         Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
@@ -34,7 +36,7 @@ public sealed class TaskCronPreviewTests(AzuriteFixture azurite)
     [Fact]
     public async Task CronPreview_CountAndTimezone_AreTheEnginesTimesInTheZone()
     {
-        await using var host = await EnvironmentHostForTests.StartAsync(azurite, runner: false);
+        await using var host = await StartedHostAsync();
         var (response, body) = await host.SendAsync(HttpMethod.Get, "/api/tasks/cron-preview?count=3&timezone=Europe/Berlin&cron=" + Uri.EscapeDataString("0 9 * * *"));
         Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
         Assert.Equal("Europe/Berlin", body!["timezone"]!.GetValue<string>());
@@ -47,41 +49,48 @@ public sealed class TaskCronPreviewTests(AzuriteFixture azurite)
         Assert.All(utc, t => Assert.Equal(9, TimeZoneInfo.ConvertTime(t, berlin).Hour));
     }
 
-    [Theory]
-    [InlineData("61 * * * *", null)]
-    [InlineData("not a cron", null)]
-    [InlineData("0 0 30 2 *", null)]
-    [InlineData("0 9 * * *", "Mars/Olympus")]
-    public async Task CronPreview_Refusal_IsTheCreateCallsRefusal(string cron, string? timezone)
+    [Fact]
+    public async Task CronPreview_Refusal_IsTheCreateCallsRefusal()
     {
-        await using var host = await EnvironmentHostForTests.StartAsync(azurite, runner: false);
-        var url = "/api/tasks/cron-preview?cron=" + Uri.EscapeDataString(cron) + (timezone is null ? "" : "&timezone=" + Uri.EscapeDataString(timezone));
-        var (response, body) = await host.SendAsync(HttpMethod.Get, url);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.False(body!["success"]!.GetValue<bool>());
-
-        var fields = new Dictionary<string, string> { ["conda_env"] = "preview", ["cron_expression"] = cron };
-        if (timezone is not null)
+        await using var host = await StartedHostAsync();
+        foreach (var (cron, timezone) in new (string, string?)[] { ("61 * * * *", null), ("not a cron", null), ("0 0 30 2 *", null), ("0 9 * * *", "Mars/Olympus") })
         {
-            fields["timezone"] = timezone;
-        }
+            var url = "/api/tasks/cron-preview?cron=" + Uri.EscapeDataString(cron) + (timezone is null ? "" : "&timezone=" + Uri.EscapeDataString(timezone));
+            var (response, body) = await host.SendAsync(HttpMethod.Get, url);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{cron} {timezone}: {(int)response.StatusCode} {body?.ToJsonString()}");
+            Assert.False(body!["success"]!.GetValue<bool>());
 
-        var (created, createBody) = await host.CreateTaskAsync("print(1)\n", fields);
-        Assert.Equal(HttpStatusCode.BadRequest, created.StatusCode);
-        Assert.Equal(createBody!["message"]!.GetValue<string>(), body["message"]!.GetValue<string>());
-        Assert.Equal(createBody["error"]!.GetValue<string>(), body["error"]!.GetValue<string>());
+            var fields = new Dictionary<string, string> { ["conda_env"] = "preview", ["cron_expression"] = cron };
+            if (timezone is not null)
+            {
+                fields["timezone"] = timezone;
+            }
+
+            var (created, createBody) = await host.CreateTaskAsync("print(1)\n", fields);
+            Assert.Equal(HttpStatusCode.BadRequest, created.StatusCode);
+            Assert.Equal(createBody!["message"]!.GetValue<string>(), body["message"]!.GetValue<string>());
+            Assert.Equal(createBody["error"]!.GetValue<string>(), body["error"]!.GetValue<string>());
+        }
     }
 
-    [Theory]
-    [InlineData("", "Missing required field")]
-    [InlineData("?cron=*%20*%20*%20*%20*&count=0", "Invalid count")]
-    [InlineData("?cron=*%20*%20*%20*%20*&count=51", "Invalid count")]
-    public async Task CronPreview_MissingCronOrBadCount_Is400(string query, string message)
+    [Fact]
+    public async Task CronPreview_MissingCronOrBadCount_Is400()
     {
-        await using var host = await EnvironmentHostForTests.StartAsync(azurite, runner: false);
-        var (response, body) = await host.SendAsync(HttpMethod.Get, "/api/tasks/cron-preview" + query);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(message, body!["message"]!.GetValue<string>());
+        await using var host = await StartedHostAsync();
+        foreach (var (query, message) in new[] { ("", "Missing required field"), ("?cron=*%20*%20*%20*%20*&count=0", "Invalid count"), ("?cron=*%20*%20*%20*%20*&count=51", "Invalid count") })
+        {
+            var (response, body) = await host.SendAsync(HttpMethod.Get, "/api/tasks/cron-preview" + query);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal(message, body!["message"]!.GetValue<string>());
+        }
+    }
+
+    private async Task<EnvironmentHostForTests> StartedHostAsync()
+    {
+        var host = await EnvironmentHostForTests.StartAsync(azurite, runner: false);
+        var status = host.Services.GetRequiredService<IDurableWorkerStatus>();
+        Assert.True(await EnvironmentHostForTests.EventuallyAsync(() => Task.FromResult(status.IsRunning), TimeSpan.FromSeconds(120)), "the durable worker did not start");
+        return host;
     }
 
     private static List<DateTimeOffset> Times(JsonNode? array) =>
