@@ -28,6 +28,7 @@ public static partial class TaskFunctions
         group.MapGet("", ListTasks);
         group.MapGet("/stats", GetStats);
         group.MapGet("/history", GetHistory);
+        group.MapGet("/cron-preview", CronPreview);
         group.MapGet("/{id}", GetTask);
         group.MapGet("/{id}/executions/{executionId}/logs", GetLogs).DisableRequestTimeout();
         group.MapPost("/{id}/trigger", Trigger);
