@@ -1,3 +1,4 @@
+import { parseTime } from './format'
 // The dashboard's mapping of GET /api/tasks/stats (seed 003) and GET /api/system/stats (system monitor) to figures
 // and chart series. Pure functions, unit-tested in tests/unit/dashboard.test.ts. A series the API gives as null, or
 // with no values at all, is `empty`: the page shows a placeholder instead of an empty chart.
@@ -127,10 +128,7 @@ export function isSystemRange(value: unknown): value is SystemRange {
 
 /** Seed 003's times ("yyyy-MM-dd HH:mm:ss") are UTC; ISO times carry their offset. */
 export function parseApiTime(value: string | null | undefined): Date | null {
-  if (!value) return null
-  const seed = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/.exec(value)
-  const d = new Date(seed ? `${seed[1]}T${seed[2]}Z` : value)
-  return Number.isNaN(d.getTime()) ? null : d
+  return value ? parseTime(value) : null
 }
 
 export interface CountTile {

@@ -24,7 +24,7 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${h} h ${m % 60} min`
 }
 
-/** A time from the API (ISO 8601, or the seeds' "yyyy-MM-dd HH:mm:ss") in the browser's locale. */
+/** A time from the API (ISO 8601, or the seeds' "yyyy-MM-dd HH:mm:ss" in UTC) in the browser's locale. */
 export function formatTime(value: string | number | null | undefined): string {
   if (value === null || value === undefined || value === '') return '–'
   const d = parseTime(value)
@@ -33,7 +33,8 @@ export function formatTime(value: string | number | null | undefined): string {
 
 export function parseTime(value: string | number): Date | null {
   if (typeof value === 'number') return new Date(value < 1e12 ? value * 1000 : value)
-  const text = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?$/.test(value) ? value.replace(' ', 'T') : value
-  const d = new Date(text)
+  // The seeds' "yyyy-MM-dd HH:mm:ss" carries no offset; the host writes it in UTC.
+  const seed = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/.exec(value)
+  const d = new Date(seed ? `${seed[1]}T${seed[2]}Z` : value)
   return Number.isNaN(d.getTime()) ? null : d
 }
