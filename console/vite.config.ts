@@ -15,6 +15,8 @@ export default defineConfig({
     chunkSizeWarningLimit: 4096,
     // Hashed file names under assets/: the host gives them a year of immutable caching, index.html none.
     assetsDir: 'assets',
+    // The bundler's timing report is noise in ./run and ./test (a slow shared machine sets it off).
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
   server: {
     proxy: Object.fromEntries(['/api', '/envs', '/v2', '/runtime'].map((p) => [p, { target: api, changeOrigin: false }])),
